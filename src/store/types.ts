@@ -1,0 +1,77 @@
+/**
+ * The secret store: where seeds and backup codes live. One record per account, read and
+ * written whole, with a version for check-and-set so that two writers never overwrite
+ * each other.
+ */
+
+export type MethodRecordState = 'pending' | 'active' | 'retired';
+
+/** A TOTP method the tool enrolled (or is enrolling), keyed by its label within the account. */
+export interface MethodRecord {
+  label: string;
+  type: 'totp';
+  /** Base32 seed, normalised (upper case, no spaces or padding). */
+  seed: string;
+  /** The id the server gave the method; null until confirm-new succeeded and the status was read. */
+  methodId: number | null;
+  /** `pending` before confirm-new, `active` after, `retired` while an old seed awaits removal. */
+  state: MethodRecordState;
+  /** ISO 8601 times. */
+  createdAt: string;
+  updatedAt: string;
+  /** The last TOTP time step (epoch seconds / 30) a code from this seed was sent for. */
+  lastCodeStep?: number;
+}
+
+export interface BackupCodeRecord {
+  code: string;
+  used: boolean;
+  /** ISO 8601, set when the tool spent the code. */
+  usedAt?: string;
+}
+
+/** Who holds an account's apply lock, so that a second apply can name the holder. */
+export interface LockRecord {
+  host: string;
+  pid: number;
+  /** ISO 8601. */
+  startedAt: string;
+  /** ISO 8601; a lock past this time is stale and may be taken over. */
+  expiresAt: string;
+  /** Random token so the holder can tell its own lock from a later one. */
+  token: string;
+}
+
+export interface AccountRecord {
+  methods: MethodRecord[];
+  backupCodes: BackupCodeRecord[];
+  /** ISO 8601 time the current set of backup codes was received. */
+  backupCodesIssuedAt?: string;
+  lock?: LockRecord;
+}
+
+/** An account record with the version it was read at; version 0 means "absent". */
+export interface VersionedRecord {
+  record: AccountRecord;
+  version: number;
+}
+
+export interface SecretStore {
+  /** The store's location for messages, with any credential removed. */
+  readonly location: string;
+  /** Reads one account's record; an absent account reads as an empty record at version 0. */
+  read(account: string): Promise<VersionedRecord>;
+  /**
+   * Writes one account's record if its current version is still `expectedVersion`, and
+   * returns the new version. Throws StoreConflictError when another writer got there first.
+   * The write is durable when the promise resolves.
+   */
+  write(account: string, record: AccountRecord, expectedVersion: number): Promise<number>;
+  /** Names of the accounts that have a record. */
+  list(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export function emptyRecord(): AccountRecord {
+  return { methods: [], backupCodes: [] };
+}
