@@ -1,0 +1,54 @@
+/**
+ * The per-account apply lock, kept in the store record so that every process that shares the
+ * store sees it. It names its holder and expires, so a lock left by a killed run does not
+ * block the account for ever.
+ */
+
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { TfaError } from '../errors.js';
+import type { LockRecord } from '../store/types.js';
+import type { Journal } from './journal.js';
+
+/** How long a lock lasts without its holder releasing it. */
+export const LOCK_TTL_MS = 15 * 60 * 1000;
+
+export class LockedError extends TfaError {}
+
+export function describeLock(lock: LockRecord): string {
+  return `pid ${lock.pid} on ${lock.host}, started ${lock.startedAt}, expires ${lock.expiresAt}`;
+}
+
+export function isExpired(lock: LockRecord, nowMs: number): boolean {
+  return Date.parse(lock.expiresAt) <= nowMs;
+}
+
+/** Takes the account's lock; returns a note when it replaced an expired one. */
+export async function acquireLock(journal: Journal, nowMs = Date.now()): Promise<{ token: string; replaced?: LockRecord }> {
+  const token = randomUUID();
+  let replaced: LockRecord | undefined;
+  await journal.update((record) => {
+    const held = record.lock;
+    if (held && held.token !== token && !isExpired(held, nowMs)) {
+      throw new LockedError('account_locked', `account "${journal.account}" is locked by another apply (${describeLock(held)})`, {
+        hint: `wait for it to finish, or run "tfa-gitops unlock ${journal.account}" if that run is gone`,
+      });
+    }
+    replaced = held && held.token !== token ? held : undefined;
+    record.lock = {
+      host: hostname(),
+      pid: process.pid,
+      startedAt: new Date(nowMs).toISOString(),
+      expiresAt: new Date(nowMs + LOCK_TTL_MS).toISOString(),
+      token,
+    };
+  });
+  return replaced ? { token, replaced } : { token };
+}
+
+/** Releases the lock if this run still holds it. */
+export async function releaseLock(journal: Journal, token: string): Promise<void> {
+  await journal.update((record) => {
+    if (record.lock?.token === token) delete record.lock;
+  });
+}
