@@ -1,0 +1,104 @@
+/**
+ * The command line: a function of argv, environment and writers, so tests run it in-process.
+ * Errors a user can cause print one message (and its hint) without a stack trace; a stack
+ * trace shows only with --debug.
+ */
+
+import { Command, CommanderError, Option } from 'commander';
+import { TfaError } from '../errors.js';
+import { applyCommand } from './commands/apply.js';
+import { emulatorCommand } from './commands/emulator.js';
+import { planCommand } from './commands/plan.js';
+import { validateCommand } from './commands/validate.js';
+import type { CliIo } from './io.js';
+import { styleFor } from './io.js';
+import { type GlobalOptions, parseRetry } from './options.js';
+
+export const VERSION = '0.1.0';
+
+function globals(command: Command): GlobalOptions {
+  const all = command.optsWithGlobals() as Partial<GlobalOptions> & { retry?: number };
+  return {
+    ...(all.url ? { url: all.url } : {}),
+    ...(all.apiKey ? { apiKey: all.apiKey } : {}),
+    retry: all.retry ?? 4,
+    explain: all.explain === true,
+    debug: all.debug === true,
+  };
+}
+
+function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: number) => void): Command {
+  const program = new Command('tfa-gitops')
+    .description('Keep the 2FA methods of Vast.ai accounts equal to a YAML manifest.')
+    .version(VERSION)
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--url <url>', 'API server URL (default: VAST_URL, then https://console.vast.ai)')
+    .option('--api-key <key>', 'API key for accounts without apiKey in the manifest (default: VAST_API_KEY, then the vastai key file)')
+    .addOption(new Option('--retry <n>', 'extra attempts for a request that failed with a retryable error').argParser(parseRetry).default(4))
+    .option('--explain', 'log every request and answer to stderr, with secrets redacted')
+    .option('--debug', 'show stack traces for errors');
+
+  const fileOption = () => new Option('-f, --file <path...>', 'manifest file (default: tfa-gitops.yaml)');
+
+  program
+    .command('validate')
+    .description('check the manifest without contacting any account')
+    .addOption(fileOption())
+    .action(async (flags: { file?: string[] }) => setCode(await validateCommand(flags.file, io)));
+
+  program
+    .command('plan')
+    .description('show the changes apply would make')
+    .addOption(fileOption())
+    .option('--json', 'print the plan as JSON')
+    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
+    .action(async (flags, command: Command) => setCode(await planCommand(flags, globals(command), io, stdoutIsTerminal)));
+
+  program
+    .command('apply')
+    .description('change the accounts to match the manifest')
+    .addOption(fileOption())
+    .option('--auto-approve', 'apply without asking (needed without a terminal)')
+    .option('--rotate <account/label...>', 'enroll a new seed for a TOTP method and remove the old one')
+    .action(async (flags, command: Command) => setCode(await applyCommand(flags, globals(command), io, stdoutIsTerminal)));
+
+  program
+    .command('emulator')
+    .description('serve an emulator of the Vast.ai 2FA API for trying manifests and for tests')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', '8080')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--state <file>', 'load and save the emulator state in this JSON file')
+    .action(async (flags) => setCode(await emulatorCommand(flags, io)));
+
+  return program;
+}
+
+/** Formats an error for stderr: one message, the hint, and the stack only when asked. */
+export function formatError(error: unknown, debug: boolean): string {
+  if (error instanceof TfaError) {
+    const lines = [`Error: ${error.message}`];
+    if (error.hint) lines.push(`  ${error.hint}`);
+    if (debug && error.stack) lines.push(error.stack);
+    return `${lines.join('\n')}\n`;
+  }
+  const text = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+  return `Error: ${text}\n${debug ? '' : '  (run with --debug for details)\n'}`;
+}
+
+export async function run(argv: string[], io: CliIo, stdoutIsTerminal = false): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, stdoutIsTerminal, (value) => {
+    code = value;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    const debug = argv.includes('--debug');
+    io.stderr.write(styleFor(io, false).red(formatError(error, debug)));
+    return error instanceof TfaError ? error.exitCode : 1;
+  }
+}

@@ -1,0 +1,90 @@
+/** The plan as a person reads it, in the manner of Terraform's plan output. */
+
+import type { AccountPlan, Action } from '../../plan/types.js';
+import { describeVerifier } from '../../plan/verifier.js';
+import type { Style } from '../io.js';
+
+export interface Summary {
+  add: number;
+  change: number;
+  remove: number;
+}
+
+export function summarize(plans: readonly AccountPlan[]): Summary {
+  const summary: Summary = { add: 0, change: 0, remove: 0 };
+  for (const plan of plans) {
+    for (const action of plan.actions) {
+      if (action.kind === 'create') summary.add++;
+      else if (action.kind === 'delete') summary.remove++;
+      else if (action.kind === 'rotate' || action.kind === 'repair' || action.kind === 'replace') {
+        summary.add++;
+        summary.remove++;
+      } else summary.change++;
+    }
+  }
+  return summary;
+}
+
+function actionLines(action: Action, style: Style): string[] {
+  const lines: string[] = [];
+  switch (action.kind) {
+    case 'create':
+      lines.push(style.green(`  + create ${action.type} method "${action.label}"${action.primary ? ' (primary)' : ''}`));
+      break;
+    case 'update': {
+      const changes: string[] = [];
+      if (action.changes.label) changes.push(`label ${JSON.stringify(action.changes.label.from)} -> "${action.changes.label.to}"`);
+      if (action.changes.primary) changes.push(`primary ${action.changes.primary.from} -> ${action.changes.primary.to}`);
+      lines.push(style.yellow(`  ~ update ${action.type} method #${action.methodId} "${action.label}": ${changes.join(', ')}`));
+      break;
+    }
+    case 'delete':
+      lines.push(style.red(`  - delete ${action.type} method #${action.methodId}${action.label === null ? '' : ` "${action.label}"`}`));
+      break;
+    case 'adopt':
+      lines.push(style.yellow(`  ~ adopt ${action.type} method #${action.methodId} "${action.label}" (record its id)`));
+      break;
+    case 'regenerate-backup-codes':
+      lines.push(style.yellow('  ~ regenerate backup codes'));
+      break;
+    default:
+      lines.push(style.yellow(`-/+ ${action.kind} ${action.type} method #${action.methodId} "${action.label}" (enroll a new one, then remove the old)`));
+  }
+  lines.push(style.dim(`      reason: ${action.reason}`));
+  if ('verifier' in action) lines.push(style.dim(`      verified by: ${describeVerifier(action.verifier)}`));
+  return lines;
+}
+
+/** Renders every account's plan; failed accounts are listed by the caller. */
+export function renderHuman(plans: readonly AccountPlan[], style: Style): string {
+  const out: string[] = [];
+  const changed = plans.filter((p) => p.actions.length > 0);
+  const drifted = plans.filter((p) => p.drift.length > 0);
+
+  if (changed.length > 0) {
+    out.push('tfa-gitops will perform the following actions:', '');
+    for (const plan of changed) {
+      out.push(style.bold(`  # account ${plan.account}`));
+      for (const action of plan.actions) out.push(...actionLines(action, style));
+      if (plan.authorization) out.push(style.dim(`    adding methods is authorized by ${describeVerifier(plan.authorization)}`));
+      for (const blocker of plan.blockers) out.push(style.red(`    cannot apply: ${blocker}`));
+      out.push('');
+    }
+  }
+
+  if (drifted.length > 0) {
+    out.push('Drift that this plan leaves alone:', '');
+    for (const plan of drifted) {
+      for (const item of plan.drift) out.push(`  ! ${plan.account}: ${item.message}`);
+    }
+    out.push('');
+  }
+
+  const summary = summarize(plans);
+  if (changed.length === 0) {
+    out.push(style.green('No changes. The accounts match the manifest.'));
+  } else {
+    out.push(style.bold(`Plan: ${summary.add} to add, ${summary.change} to change, ${summary.remove} to remove.`));
+  }
+  return `${out.join('\n')}\n`;
+}
