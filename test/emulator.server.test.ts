@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { startEmulator } from '../src/emulator/index.js';
+import { EmulatorListenError, startEmulator } from '../src/emulator/index.js';
 import { ApiError } from '../src/emulator/errors.js';
 import { callApi, createAccount, readState, withEmulator } from './helpers/emulator.js';
 
@@ -201,7 +201,7 @@ test('handler crash is a logged 500', async () => {
   }
 });
 
-test('middleware can answer in place of a handler', async () => {
+test('middleware can respond instead of handler', async () => {
   const emu = await startEmulator({
     middlewares: [
       async (request, route, next) => {
@@ -234,4 +234,19 @@ test('close ends idle keep-alive sockets', async () => {
   assert.ok(Date.now() - started < 2000, 'close did not wait for the keep-alive timeout');
 
   await assert.rejects(fetch(new URL('/_emulator/state', emu.url)));
+});
+
+test('busy port is EmulatorListenError', async () => {
+  const first = await startEmulator();
+  try {
+    await assert.rejects(startEmulator({ port: first.port }), (error: unknown) => {
+      assert.ok(error instanceof EmulatorListenError);
+      assert.equal(error.code, 'emulator_listen_failed');
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${first.port}`));
+      assert.match(error.message, /EADDRINUSE/);
+      return true;
+    });
+  } finally {
+    await first.close();
+  }
 });

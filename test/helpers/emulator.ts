@@ -1,6 +1,6 @@
 /**
  * Test helpers around the in-process emulator: start and stop it, create accounts, read
- * its outbox and state, call the API with raw fetch, and enroll a TOTP method in one call.
+ * its outbox and state, call the API with raw fetch, and enroll a TOTP or SMS method in one call.
  */
 
 import { generate } from 'otplib';
@@ -109,8 +109,8 @@ export async function authorizeByEmail(url: string, apiKey: string): Promise<voi
 
 /**
  * Adds a TOTP method: authorizes by email, gets a seed from totp-setup and confirms it with
- * a code at the emulator's current time. Returns the new method's id, its seed, and the
- * backup codes when it is the account's first method.
+ * a code at the emulator's current time. Returns the new method's id, its seed, the backup
+ * codes when it is the account's first method, and the emulator time of the confirmation.
  */
 export async function enrollTotp(
   url: string,
@@ -132,4 +132,35 @@ export async function enrollTotp(
   const status = await callApi(url, apiKey, 'GET', '/api/v0/tfa/status/');
   const method = status.body.methods.at(-1);
   return { methodId: method.id, secret, backupCodes: confirmed.body.backup_codes, confirmedAt };
+}
+
+/**
+ * Adds an SMS method for `phoneNumber`: authorizes by email, sends the enrollment code and
+ * confirms it from the outbox. Returns the new method's id, and the backup codes when it
+ * is the account's first method.
+ */
+export async function enrollSms(
+  url: string,
+  apiKey: string,
+  phoneNumber: string,
+  label?: string,
+): Promise<{ methodId: number; backupCodes: string[] | undefined }> {
+  await authorizeByEmail(url, apiKey);
+
+  const sent = await callApi(url, apiKey, 'POST', '/api/v0/tfa/sms/', { phone_number: phoneNumber });
+  if (sent.status !== 200) throw new Error(`sending the SMS failed: ${sent.status} ${JSON.stringify(sent.body)}`);
+
+  const body: Record<string, unknown> = {
+    tfa_method: 'sms',
+    phone_number: phoneNumber,
+    secret: sent.body.secret,
+    code: await latestCode(url, apiKey, 'sms'),
+  };
+  if (label !== undefined) body['label'] = label;
+  const confirmed = await callApi(url, apiKey, 'POST', '/api/v0/tfa/confirm-new/', body);
+  if (confirmed.status !== 200) throw new Error(`confirm-new failed: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+
+  const status = await callApi(url, apiKey, 'GET', '/api/v0/tfa/status/');
+  const method = status.body.methods.at(-1);
+  return { methodId: method.id, backupCodes: confirmed.body.backup_codes };
 }
