@@ -376,7 +376,7 @@ function validateApiKey(apiKey: string): string {
     });
   }
   if (!API_KEY_PATTERN.test(apiKey)) {
-    throw new TfaError('api_key_invalid', `The API key ${keyHint(apiKey)} contains spaces, line breaks or other characters an HTTP header cannot carry.`, {
+    throw new TfaError('api_key_invalid', `The API key ${keyHint(apiKey.trim())} contains spaces, line breaks or other characters an HTTP header cannot carry.`, {
       hint: 'Check the key for stray whitespace, for example a line break copied with it.',
     });
   }

@@ -81,7 +81,8 @@ function describeApiError(details: ApiErrorDetails): { message: string; hint: st
   }
 
   if (details.note !== undefined) {
-    message += ` ${details.note}`;
+    const separator = /[.!?]$/.test(message) ? ' ' : '. ';
+    message += `${separator}${details.note}`;
   }
   return { message, hint: details.hint ?? hint };
 }
@@ -137,13 +138,13 @@ export class ConnectionError extends TfaError {
 
   constructor(details: ConnectionErrorDetails, options: { cause?: unknown } = {}) {
     const attempts = details.attempts === undefined ? '' : ` (${countAttempts(details.attempts)})`;
-    const what = details.reason === 'timeout'
+    const failure = details.reason === 'timeout'
       ? `timed out after ${formatSeconds(details.timeoutMs ?? 0)} waiting for ${details.baseUrl}`
       : `failed to get a response from ${details.baseUrl}: ${details.causeText}`;
     const hint = details.reason === 'tls'
       ? 'Check that --url or VAST_URL names the right server and that its TLS certificate is valid.'
-      : 'Check --url or VAST_URL, that the server is running, and the network between.';
-    super('connection_failed', `${details.method} ${details.path} ${what}${attempts}.`, { hint, cause: options.cause });
+      : 'Check --url or VAST_URL, and that the server is running and reachable from here.';
+    super('connection_failed', `${details.method} ${details.path} ${failure}${attempts}.`, { hint, cause: options.cause });
     this.method = details.method;
     this.path = details.path;
     this.baseUrl = details.baseUrl;
@@ -174,11 +175,11 @@ export class OutcomeUnknownError extends TfaError {
   readonly reason: string;
 
   constructor(details: { method: string; path: string; baseUrl: string; status: number | null; reason: string }, options: { cause?: unknown } = {}) {
-    const what = details.status === null
+    const outcome = details.status === null
       ? `was sent to ${details.baseUrl}, but no response arrived (${details.reason})`
       : `was sent to ${details.baseUrl} and got ${details.status} (${details.reason})`;
-    super('outcome_unknown', `${details.method} ${details.path} ${what}: the server may have acted on it.`, {
-      hint: "Read the account's status (run plan) before changing anything again.",
+    super('outcome_unknown', `${details.method} ${details.path} ${outcome}: the server may have acted on it.`, {
+      hint: "Read the account's status (tfa-gitops plan shows it) before changing anything again.",
       cause: options.cause,
     });
     this.method = details.method;
@@ -200,7 +201,7 @@ export class AbortedError extends TfaError {
       ? ' The request may have reached the server, so it may have acted on it.'
       : '';
     super('aborted', `${details.method} ${details.path} was aborted.${consequence}`, {
-      hint: details.requestMayHaveBeenSent ? "Read the account's status (run plan) before changing anything again." : undefined,
+      hint: details.requestMayHaveBeenSent ? "Read the account's status (tfa-gitops plan shows it) before changing anything again." : undefined,
       cause: options.cause,
       // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
       exitCode: 130,
@@ -211,7 +212,11 @@ export class AbortedError extends TfaError {
   }
 }
 
+/** Formats a duration in ms as seconds: "0.5 s" below 10 s, whole seconds from there. */
 export function formatSeconds(ms: number): string {
   const seconds = ms / 1000;
-  return Number.isInteger(seconds) ? `${seconds} s` : `${seconds.toFixed(1)} s`;
+  if (Number.isInteger(seconds) || seconds >= 10) {
+    return `${Math.round(seconds)} s`;
+  }
+  return `${seconds.toFixed(1)} s`;
 }

@@ -32,12 +32,12 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(normalizeKey(key));
 }
 
-/** Masks a phone number to its last 4 digits, in the API's own form: "******1234". */
+/**
+ * Masks a phone number to its last 4 digits, in the API's own form: "******1234". Masking
+ * an already masked number returns it unchanged.
+ */
 export function maskPhoneNumber(phone: string): string {
   const digits = phone.replace(/\D/g, '');
-  if (digits.length <= 4) {
-    return '******';
-  }
   return `******${digits.slice(-4)}`;
 }
 

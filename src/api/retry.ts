@@ -128,7 +128,8 @@ export function parseRetryAfter(value: string | null, serverDateMs?: number, now
     return Math.round(Number(trimmed) * 1000);
   }
 
-  const retryAtMs = Date.parse(trimmed);
+  // Every HTTP date form names the weekday, and Date.parse alone would accept "-5" as a year.
+  const retryAtMs = /^[A-Za-z]{3}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (Number.isNaN(retryAtMs)) {
     return undefined;
   }
