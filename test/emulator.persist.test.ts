@@ -66,10 +66,11 @@ test('state file is private and replaced whole', async () => {
     const statePath = join(dir, 'state.json');
     const emu = await startEmulator({ statePath });
     try {
-      await assert.rejects(stat(statePath), 'nothing is written before the first change');
+      assert.equal((await stat(statePath)).mode & 0o777, 0o600, 'a new file is written at start');
+      assert.deepEqual(JSON.parse(await readFile(statePath, 'utf8')).accounts, []);
 
       await createAccount(emu.url);
-      assert.equal((await stat(statePath)).mode & 0o777, 0o600);
+      assert.equal(JSON.parse(await readFile(statePath, 'utf8')).accounts.length, 1);
 
       await createAccount(emu.url);
       assert.deepEqual(await readdir(dir), ['state.json'], 'no temporary file is left behind');
@@ -104,5 +105,18 @@ test('unreadable state file is a clear error', async () => {
         return true;
       });
     }
+  });
+});
+
+test('unwritable state path fails at start', async () => {
+  await withTempDir(async (dir) => {
+    const statePath = join(dir, 'missing-folder', 'state.json');
+
+    await assert.rejects(startEmulator({ statePath }), (error: unknown) => {
+      assert.ok(error instanceof EmulatorStateFileError);
+      assert.match(error.message, /Cannot save the emulator state to/);
+      assert.ok(error.message.includes(statePath));
+      return true;
+    });
   });
 });

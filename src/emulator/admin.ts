@@ -27,7 +27,9 @@ export function adminRoutes(core: EmulatorCore): Route[] {
 function createAccount({ core: { state }, body }: AdminContext): unknown {
   const email = readString(body, 'email', MAX_EMAIL_LENGTH);
   const emailVerified = readBoolean(body, 'email_verified') ?? true;
-  if (email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(email)) throw badRequest('email is not a valid address; send one such as "ops@example.com"');
+  if (email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(email)) {
+    throw badRequest('email is not a valid address; send one such as "ops@example.com"');
+  }
 
   const id = state.next_account_id;
   state.next_account_id += 1;

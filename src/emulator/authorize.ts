@@ -80,7 +80,10 @@ function verifyTotpChallenge(context: ApiContext, challenge: ChallengeModel, cod
   const method = challenge.method_id === null ? undefined : findMethod(context.account, challenge.method_id);
   if (method === undefined) {
     removeChallenge(context.state, challenge);
-    throw new ApiError('challenge_not_found', 'The TOTP method this challenge was made for no longer exists; POST authorize-new-method again.');
+    throw new ApiError(
+      'challenge_not_found',
+      'The TOTP method this challenge was made for no longer exists; POST authorize-new-method again.',
+    );
   }
 
   verifyTotpCode(method, code, context.now);

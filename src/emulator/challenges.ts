@@ -31,7 +31,8 @@ export function sendSmsChallenge(
   if (recent !== undefined) {
     throw new ApiError(
       'tfa_challenge_exists',
-      `An SMS code was sent to this number less than ${SMS_RESEND_GUARD_SECONDS} seconds ago; use POST /api/v0/tfa/sms/resend/ with its secret, or wait.`,
+      `An SMS code was sent to this number less than ${SMS_RESEND_GUARD_SECONDS} seconds ago; ` +
+        'use POST /api/v0/tfa/sms/resend/ with its secret, or wait.',
     );
   }
   assertSmsSendAllowed(state, phoneNumber, now);
@@ -58,7 +59,10 @@ export function resendSmsChallenge(context: ApiContext, secret: string): Challen
 export function sendEmailChallenge(context: ApiContext, purpose: ChallengePurpose): ChallengeModel {
   const { state, account, now } = context;
   if (!account.email_verified) {
-    throw new ApiError('email_not_verified', `The email address of this account is not verified, so no code can be sent to it; verify it first.`);
+    throw new ApiError(
+      'email_not_verified',
+      'The email address of this account is not verified, so no code can be sent to it; verify it first.',
+    );
   }
 
   const challenge = addChallenge(context, { channel: 'email', purpose, method_id: null, phone_number: null, code: newCode() });

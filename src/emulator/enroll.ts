@@ -55,13 +55,17 @@ function confirmNewMethod(context: ApiContext): unknown {
   if (type === 'totp' && phoneNumber !== undefined) throw badRequest('phone_number applies to SMS methods only');
   if (code === undefined) throw new ApiError('missing_auth_value', 'Send the code that proves the new method works.');
   if (secret === undefined) {
-    throw new ApiError('missing_params', type === 'totp' ? 'Send the seed from totp-setup as secret, with the code.' : 'Send the SMS challenge secret, with the code.');
+    const what = type === 'totp' ? 'the seed from totp-setup' : 'the SMS challenge secret';
+    throw new ApiError('missing_params', `Send ${what} as secret, with the code.`);
   }
   if (!isAuthorized(account, now)) {
     throw new ApiError('authorization_required', 'Adding a method needs an open authorization window; complete authorize-new-method first.');
   }
 
-  const method = type === 'totp' ? confirmTotp(context, secret, code, label) : confirmSms(context, secret, code, phoneNumber ?? '', label);
+  const method =
+    type === 'totp'
+      ? confirmTotp(context, secret, code, label)
+      : confirmSms(context, secret, code, phoneNumber ?? '', label);
   const isFirst = account.methods.length === 0;
   method.is_primary = isFirst;
   account.methods.push(method);
@@ -78,7 +82,10 @@ function confirmTotp(context: ApiContext, seed: string, code: string, label: str
   const { state, account, now } = context;
   const issued = account.issued_seeds.find((candidate) => candidate.secret === seed && !candidate.used);
   if (issued === undefined) {
-    throw new ApiError('challenge_not_found', 'That seed was not issued to this account by totp-setup, or it was already used; call totp-setup again.');
+    throw new ApiError(
+      'challenge_not_found',
+      'That seed was not issued to this account by totp-setup, or it was already used; call totp-setup again.',
+    );
   }
 
   const step = matchTotpStep(seed, code, now);

@@ -15,7 +15,8 @@ export function assertNotLocked(method: MethodModel, now: number): void {
   expireLock(method, now);
   if (method.locked_until === null) return;
 
-  throw new ApiError('tfa_locked', `2FA method ${method.id} is locked after ${method.fail_count} wrong codes; try again after locked_until.`, {
+  const message = `2FA method ${method.id} is locked after ${method.fail_count} wrong codes; try again after locked_until.`;
+  throw new ApiError('tfa_locked', message, {
     extra: { fail_count: method.fail_count, locked_until: method.locked_until },
   });
 }

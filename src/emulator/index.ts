@@ -12,7 +12,7 @@ import { authorizeRoutes } from './authorize.js';
 import { createClock } from './clock.js';
 import type { EmulatorCore } from './context.js';
 import { enrollRoutes } from './enroll.js';
-import { loadStateFile, saveStateFile } from './persist.js';
+import { EmulatorStateFileError, loadStateFile, saveStateFile } from './persist.js';
 import { sendRoutes } from './send.js';
 import { createEmulatorServer, type Middleware } from './server.js';
 import { takeSnapshot } from './snapshot.js';
@@ -36,7 +36,7 @@ export interface EmulatorOptions {
   now?: () => number;
   /** Receives one `event: key=value` line per request and per caught error; never a secret. */
   onLog?: (line: string) => void;
-  /** Run in front of every handler, first one outermost. */
+  /** Middlewares that run in front of every handler; the first one is outermost. */
   middlewares?: Middleware[];
 }
 
@@ -64,8 +64,9 @@ export class EmulatorListenError extends TfaError {
 }
 
 /**
- * Starts the emulator and resolves once it listens. Throws EmulatorStateFileError for an
- * unreadable state file and EmulatorListenError when the port cannot be used.
+ * Starts the emulator and resolves once it listens. Throws EmulatorStateFileError for a
+ * state file that cannot be read or written, and EmulatorListenError when the port cannot
+ * be used.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const host = options.host ?? '127.0.0.1';
@@ -76,9 +77,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     clock: createClock(options.now, loaded?.clockOffsetSeconds ?? 0),
   };
 
-  const saveIfChanged = createSaver(core, options.statePath);
+  const saveIfChanged = createSaver(core, options.statePath, loaded !== undefined);
   const server = createEmulatorServer({
-    routes: [...statusRoutes(core), ...authorizeRoutes(core), ...enrollRoutes(core), ...sendRoutes(core), ...verifiedActionRoutes(core), ...adminRoutes(core)],
+    routes: [
+      ...statusRoutes(core),
+      ...authorizeRoutes(core),
+      ...enrollRoutes(core),
+      ...sendRoutes(core),
+      ...verifiedActionRoutes(core),
+      ...adminRoutes(core),
+    ],
     clock: core.clock,
     middlewares: options.middlewares ?? [],
     afterHandler: saveIfChanged,
@@ -113,17 +121,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
 }
 
-/** Returns a function that writes the state file when the state differs from the last write. */
-function createSaver(core: EmulatorCore, statePath: string | undefined): () => void {
+/**
+ * Returns a function that writes the state file when the state differs from the last
+ * write. When the file is new, it writes it right away so that an unwritable path fails at start.
+ */
+function createSaver(core: EmulatorCore, statePath: string | undefined, fileExisted: boolean): () => void {
   if (statePath === undefined) return () => undefined;
 
-  let lastSaved = '';
   const serialize = (): string => {
     const { now: _now, ...rest } = takeSnapshot(core);
     return JSON.stringify(rest, null, 2);
   };
 
-  lastSaved = serialize();
+  let lastSaved = serialize();
+  if (!fileExisted) {
+    try {
+      saveStateFile(statePath, lastSaved);
+    } catch (error) {
+      throw new EmulatorStateFileError(statePath, 'save', (error as Error).message, error);
+    }
+  }
+
   return () => {
     const text = serialize();
     if (text === lastSaved) return;

@@ -7,11 +7,15 @@ import { TfaError } from '../errors.js';
 import type { EmulatorState } from './state.js';
 import { restoreSnapshot } from './snapshot.js';
 
-/** The state file cannot be read as an emulator state. */
+/** The state file cannot be read as an emulator state, or cannot be written. */
 export class EmulatorStateFileError extends TfaError {
-  constructor(path: string, problem: string, cause?: unknown) {
-    super('emulator_state_invalid', `Cannot load the emulator state from ${path}: ${problem}.`, {
-      hint: 'Delete the file to start from an empty state, or pass another --state file.',
+  constructor(path: string, action: 'load' | 'save', problem: string, cause?: unknown) {
+    const hint =
+      action === 'load'
+        ? 'Delete the file to start from an empty state, or pass another --state file.'
+        : 'Pass a --state file in a folder that exists and that you can write to.';
+    super('emulator_state_invalid', `Cannot ${action} the emulator state ${action === 'load' ? 'from' : 'to'} ${path}: ${problem}.`, {
+      hint,
       cause,
     });
   }
@@ -27,18 +31,18 @@ export function loadStateFile(path: string): { state: EmulatorState; clockOffset
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EmulatorStateFileError(path, (error as Error).message, error);
+    throw new EmulatorStateFileError(path, 'load', (error as Error).message, error);
   }
 
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new EmulatorStateFileError(path, 'it is not valid JSON', error);
+    throw new EmulatorStateFileError(path, 'load', 'it is not valid JSON', error);
   }
 
   const restored = restoreSnapshot(value);
-  if ('problem' in restored) throw new EmulatorStateFileError(path, restored.problem);
+  if ('problem' in restored) throw new EmulatorStateFileError(path, 'load', restored.problem);
   return restored;
 }
 

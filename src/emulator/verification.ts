@@ -55,7 +55,10 @@ export function verifyAction(context: ApiContext): VerifiedBy {
     return { kind: 'totp', method };
   }
 
-  if (secret === undefined) throw new ApiError('missing_params', `An ${channel === 'sms' ? 'SMS' : 'email'} code needs its challenge secret: send code and secret.`);
+  if (secret === undefined) {
+    const channelName = channel === 'sms' ? 'An SMS' : 'An email';
+    throw new ApiError('missing_params', `${channelName} code needs its challenge secret: send code and secret.`);
+  }
   const challenge = findLiveChallenge(context, secret, ['verify'], [channel]);
   if (methodId !== undefined && challenge.method_id !== methodId) {
     throw new ApiError('challenge_not_found', `No SMS challenge of tfa_method_id ${methodId} has that secret; request a new code.`);
