@@ -264,6 +264,12 @@ const cases: BadCase[] = [
     says: ['allowDisable in accounts[0] must be true or false, not the string "true"', 'remove the quotes'],
   },
   {
+    name: 'YAML 1.1 boolean',
+    files: { 'tfa-gitops.yaml': `%YAML 1.1\n---\n${oneAccount('      - { label: ci-bot, type: totp, primary: yes }\n')}` },
+    file: 'tfa-gitops.yaml', line: 8, column: 47,
+    says: ['primary in accounts[0].methods[0] must be true or false, not the string "yes"', 'write true or false'],
+  },
+  {
     name: 'repeated verifier',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    verifyWith: [totp, sms, totp]\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 17,

@@ -1,7 +1,8 @@
 /**
- * Parses one manifest file's text into a YAML document and its plain data, reporting what
- * stops that: YAML syntax errors, duplicate keys, several documents, an empty file, a top
- * level that is not a map, keys that are not scalars and aliases without an anchor.
+ * Parses one manifest file's text into a YAML document and its plain data. Reports the
+ * problems that prevent this: YAML syntax errors, duplicate keys, several documents, an
+ * empty file, a top level that is not a map, keys that are not scalars and aliases without
+ * an anchor.
  */
 import {
   LineCounter,
@@ -31,7 +32,7 @@ export type ParseResult =
   | { ok: true; file: ParsedManifestFile }
   | { ok: false; problems: ManifestProblem[] };
 
-/** Largest number of alias expansions accepted, against "billion laughs" documents. */
+/** Maximum number of alias expansions, which stops "billion laughs" documents. */
 const MAX_ALIAS_COUNT = 100;
 
 const MANIFEST_SHAPE = 'a manifest is one YAML map that starts with apiVersion: tfa-gitops/v1 and kind: TwoFactorManifest';
@@ -40,8 +41,15 @@ const MANIFEST_SHAPE = 'a manifest is one YAML map that starts with apiVersion: 
 export function parseManifestText(file: string, text: string): ParseResult {
   const lineCounter = new LineCounter();
   const source: SourceText = { file, text, lineCounter };
-  // logLevel 'error' keeps the yaml library from printing warnings itself.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, logLevel: 'error' });
+  // schema 'core' holds even under a `%YAML 1.1` directive, so `yes` stays a string and `012`
+  // a decimal number. logLevel 'error' keeps the yaml library from printing warnings itself.
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    schema: 'core',
+    logLevel: 'error',
+  });
 
   const syntaxProblems = describeYamlErrors(source, doc);
   if (syntaxProblems.length > 0) return { ok: false, problems: syntaxProblems };

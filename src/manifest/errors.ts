@@ -6,10 +6,10 @@ import { positionAt, renderExcerpt, type SourceText } from './position.js';
 export interface ManifestProblem {
   /** The file path as the user gave it. */
   file: string;
-  /** 1-based; absent when the problem concerns the whole file (e.g. a missing file). */
+  /** 1-based line, absent when the problem concerns the whole file (e.g. a missing file). */
   line?: number;
   column?: number;
-  /** One line that names the value and says what to write instead, without the position. */
+  /** One line that names the value and the fix, without the position. */
   message: string;
   /** The source line and a caret under the column, ready to print. */
   excerpt?: string;
@@ -18,7 +18,7 @@ export interface ManifestProblem {
 /** Stable error codes of manifest errors. */
 export type ManifestErrorCode = 'manifest_not_found' | 'manifest_unreadable' | 'manifest_invalid';
 
-/** Largest number of problems that one error message shows; the rest are counted. */
+/** Maximum number of problems that one error message shows. The rest are only counted. */
 export const MAX_PROBLEMS_SHOWN = 10;
 
 /**

@@ -53,8 +53,8 @@ interface LoadedFile {
  */
 export async function loadManifest(paths: string[], options: LoadManifestOptions = {}): Promise<Manifest> {
   const cwd = options.cwd ?? process.cwd();
-  const given = paths.length > 0 ? paths : [DEFAULT_MANIFEST_FILE];
-  const files = await listManifestFiles(given, cwd);
+  const requestedPaths = paths.length > 0 ? paths : [DEFAULT_MANIFEST_FILE];
+  const files = await listManifestFiles(requestedPaths, cwd);
   const displayPaths = files.map((file) => file.displayPath);
 
   const loaded: LoadedFile[] = [];
@@ -123,7 +123,8 @@ async function listFolder(folder: string, display: string): Promise<string[]> {
     .filter((entry) => (entry.isFile() || entry.isSymbolicLink()) && !entry.name.startsWith('.'))
     .map((entry) => entry.name)
     .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The default sort compares UTF-16 code units, so the order does not depend on the locale.
+    .sort();
 
   if (names.length === 0) {
     const message = 'the folder contains no *.yaml or *.yml file; add a manifest to it, or pass -f PATH to read another one';
@@ -150,7 +151,12 @@ function readError(display: string, error: unknown): ManifestError {
     return new ManifestError('manifest_not_found', [{ file: display, message }], { cause: error });
   }
 
-  const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message;
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EISDIR: 'the path is a folder, not a file',
+  };
+  const reason = reasons[code ?? ''] ?? (error as Error).message;
   const message = `cannot read the manifest: ${reason}; check that the file is readable, or pass -f PATH to read another one`;
   return new ManifestError('manifest_unreadable', [{ file: display, message }], { cause: error });
 }

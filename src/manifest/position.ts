@@ -24,7 +24,7 @@ export interface NodeLookup {
   complete: boolean;
 }
 
-/** Width of the line-number column in excerpts; longer numbers widen it. */
+/** Minimum width of the line-number column in excerpts. Longer line numbers widen it. */
 const GUTTER_WIDTH = 4;
 
 /** Splits a JSON Pointer ("/accounts/0/name") into unescaped segments. */

@@ -8,50 +8,14 @@ import type { Node } from 'yaml';
 
 import type { ParsedManifestFile } from './document.js';
 import { problemAt, type ManifestProblem } from './errors.js';
+import { EXAMPLES, TYPE_DESCRIPTIONS, describeKind, describeSubject, describeValue, formatAllowed, joinOr } from './phrases.js';
 import { findNode, formatPath, nodeSource, pointerSegments, startOffset } from './position.js';
 import { suggestNearest } from './suggest.js';
-
-/** Sample lines that show how to write a key, used in messages about missing or empty keys. */
-const EXAMPLES: Readonly<Record<string, string>> = {
-  apiVersion: 'apiVersion: tfa-gitops/v1',
-  kind: 'kind: TwoFactorManifest',
-  store: 'store: file://.tfa-gitops/secrets.age',
-  accounts: 'accounts: with a list of accounts, e.g. "- name: ml-prod"',
-  name: 'name: ml-prod',
-  apiKey: 'apiKey: { env: VAST_API_KEY_ML_PROD }',
-  emailCodes: 'emailCodes: { command: ./read-mail.sh }',
-  methods: 'methods: with a list of methods, e.g. "- { label: ci-bot, type: totp }"',
-  backupCodes: 'backupCodes: { minRemaining: 3 }',
-  minRemaining: 'minRemaining: 3',
-  unmanaged: 'unmanaged: report',
-  verifyWith: 'verifyWith: [totp, sms, email, backupCode]',
-  allowDisable: 'allowDisable: true',
-  label: 'label: ci-bot',
-  type: 'type: totp',
-  primary: 'primary: true',
-  rotateAfterDays: 'rotateAfterDays: 90',
-  phone: 'phone: "+12125551234"',
-  codes: 'codes: { command: ./read-sms.sh }',
-  env: 'env: VARIABLE_NAME',
-  file: 'file: ./vast-api-key.txt',
-  command: 'command: ./read-code.sh',
-  timeoutSeconds: 'timeoutSeconds: 60',
-};
 
 /** Keys that hold a code provider: `prompt`, `{ prompt: true }`, `{ env }` or `{ command }`. */
 const CODE_PROVIDER_KEYS = new Set(['emailCodes', 'codes']);
 const CODE_PROVIDER_KINDS = ['prompt', 'env', 'command'];
 const SECRET_SOURCE_KINDS = ['env', 'file', 'store'];
-
-/** JSON Schema type names as messages say them. */
-const TYPE_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  string: 'a string',
-  integer: 'a whole number',
-  number: 'a number',
-  boolean: 'true or false',
-  array: 'a list',
-  object: 'a map of keys and values',
-};
 
 /** Method keys that only one method type accepts. */
 const METHOD_TYPE_OF_KEY: Readonly<Record<string, string>> = { phone: 'sms', codes: 'sms', rotateAfterDays: 'totp' };
@@ -79,9 +43,10 @@ export function describeSchemaErrors(file: ParsedManifestFile, errors: readonly 
 }
 
 /**
- * Recognizes errors that only repeat another one: the summary that an `if` branch failed,
- * a missing key whose misspelling is already reported as an unknown key, and a code
- * provider's "too many keys" when the extra key is a timeoutSeconds without a command.
+ * Recognizes errors that only repeat another one. These are the summary that an `if` branch
+ * failed, and a missing key whose misspelling is already reported as an unknown key. The
+ * third is a code provider's "too many keys" when the extra key is a timeoutSeconds without
+ * a command, which the dependentRequired error already reports.
  */
 function isRedundant(error: ErrorObject, all: readonly ErrorObject[], root: unknown): boolean {
   if (error.keyword === 'if') return true;
@@ -114,8 +79,8 @@ function describeError(file: ParsedManifestFile, error: ErrorObject): LocatedMes
   const params = error.params as Record<string, unknown>;
 
   if (isCodeProviderPath(segments) && (error.keyword === 'const' || error.keyword === 'type')) {
-    const given = typeof data === 'string' ? `, not ${describeValue(data)}` : `, not ${describeKind(data)}`;
-    const message = `${subject} must be prompt, or a map with one of the keys prompt, env or command${given}; ` +
+    const actualText = typeof data === 'string' ? `, not ${describeValue(data)}` : `, not ${describeKind(data)}`;
+    const message = `${subject} must be prompt, or a map with one of the keys prompt, env or command${actualText}; ` +
       `e.g. ${EXAMPLES[key] ?? 'codes: prompt'}`;
     return { offset: valueOffset, message };
   }
@@ -140,9 +105,15 @@ function describeError(file: ParsedManifestFile, error: ErrorObject): LocatedMes
     case 'enum':
       return { offset: valueOffset, message: describeEnum(subject, data, params['allowedValues']) };
     case 'pattern':
-      return { offset: valueOffset, message: describePattern(describeSubject(segments, describeValue(data)), key, String(params['pattern'])) };
+      // An empty string fails the patterns too; minLength reports it once, with this same message.
+      if (data === '') return { offset: valueOffset, message: describeEmptyString(subject, key) };
+
+      return {
+        offset: valueOffset,
+        message: describePattern(describeSubject(segments, describeValue(data)), key, String(params['pattern'])),
+      };
     case 'minLength':
-      return { offset: valueOffset, message: `${subject} is empty; write a value, e.g. ${EXAMPLES[key] ?? `${key}: ...`}` };
+      return { offset: valueOffset, message: describeEmptyString(subject, key) };
     case 'maxLength': {
       // ajv counts Unicode code points, and so does this message.
       const length = [...String(data)].length;
@@ -201,7 +172,7 @@ function describeMissingKey(segments: string[], error: ErrorObject): string {
   return `missing key "${missing}" ${where}${reason}; add ${EXAMPLES[missing] ?? `${missing}: ...`}`;
 }
 
-/** A key that the method's type does not accept, e.g. phone in a totp method. */
+/** Describes a key that the method's type does not accept, e.g. phone in a totp method. */
 function describeMisplacedKey(file: ParsedManifestFile, segments: string[]): LocatedMessage {
   const key = segments.at(-1) ?? '';
   const methodSegments = segments.slice(0, -1);
@@ -248,9 +219,9 @@ function describeWrongType(
     return `${subject} must be true or false, not the string ${JSON.stringify(data)}; ${unquote}`;
   }
 
-  const wanted = TYPE_DESCRIPTIONS[expected] ?? expected;
+  const expectedText = TYPE_DESCRIPTIONS[expected] ?? expected;
   const example = EXAMPLES[key] === undefined ? '' : `; e.g. ${EXAMPLES[key]}`;
-  return `${subject} must be ${wanted}, not ${describeKind(data)}${example}`;
+  return `${subject} must be ${expectedText}, not ${describeKind(data)}${example}`;
 }
 
 function describeEnum(subject: string, data: unknown, allowedValues: unknown): string {
@@ -302,7 +273,12 @@ function describeEmptyList(root: unknown, segments: string[], subject: string): 
     return `${subject} is empty; list at least one of totp, sms, email, backupCode, ` +
       'or remove verifyWith to try them in that order';
   }
-  return `${subject} is empty; list at least one item, e.g. ${EXAMPLES[key ?? ''] ?? ''}`;
+  const example = EXAMPLES[key ?? ''];
+  return `${subject} is empty; list at least one item${example === undefined ? '' : `, e.g. ${example}`}`;
+}
+
+function describeEmptyString(subject: string, key: string): string {
+  return `${subject} is empty; write a value, e.g. ${EXAMPLES[key] ?? `${key}: ...`}`;
 }
 
 function describeEmptyChoice(subject: string, key: string): string {
@@ -314,20 +290,6 @@ function describeSeveralChoices(subject: string, key: string, data: unknown): st
   const kinds = CODE_PROVIDER_KEYS.has(key) ? CODE_PROVIDER_KINDS : SECRET_SOURCE_KINDS;
   const present = presentKeys(data, kinds);
   return `${subject} sets ${present.join(' and ')}, but only one of ${joinOr(kinds)} may be set; keep one of them`;
-}
-
-/**
- * Names a value by its key and where it is, with the value itself when given:
- * `phone in accounts[0].methods[1]`, `label "x" in accounts[0].methods[0]`, `verifyWith[2] in accounts[0]`.
- */
-function describeSubject(segments: readonly string[], value?: string): string {
-  if (segments.length === 0) return 'the manifest';
-
-  let split = segments.length - 1;
-  while (split > 0 && /^\d+$/.test(segments[split] ?? '')) split -= 1;
-  const name = value === undefined ? formatPath(segments.slice(split)) : `${formatPath(segments.slice(split))} ${value}`;
-  const parent = segments.slice(0, split);
-  return parent.length === 0 ? name : `${name} in ${formatPath(parent)}`;
 }
 
 function isCodeProviderPath(segments: readonly string[]): boolean {
@@ -356,28 +318,4 @@ function dataAt(root: unknown, segments: readonly string[]): unknown {
     current = (current as Record<string, unknown>)[segment];
   }
   return current;
-}
-
-/** Describes a value for a message: strings quoted, lists and maps by kind. */
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return describeKind(value);
-}
-
-function describeKind(value: unknown): string {
-  if (value === null || value === undefined) return 'an empty value';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a map';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `the ${typeof value} ${String(value)}`;
-}
-
-function formatAllowed(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function joinOr(words: readonly string[]): string {
-  if (words.length <= 1) return words.join('');
-  return `${words.slice(0, -1).join(', ')} or ${words.at(-1) ?? ''}`;
 }

@@ -43,26 +43,26 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Returns the candidate closest to `given`, or undefined when none is close enough.
+ * Returns the candidate closest to `input`, or undefined when none is close enough.
  * A candidate is close when it is at most 2 edits away, or when one of the two is a
  * prefix of the other and at least 3 characters long (e.g. "rotate" for "rotateAfterDays"). The smallest distance wins,
  * and on a tie the candidate listed first.
  */
-export function suggestNearest(given: string, candidates: readonly string[]): string | undefined {
-  if (given === '') return undefined;
+export function suggestNearest(input: string, candidates: readonly string[]): string | undefined {
+  if (input === '') return undefined;
 
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
-    if (candidate === given) continue;
+    if (candidate === input) continue;
 
-    const distance = editDistance(given, candidate);
-    const lowerGiven = given.toLowerCase();
+    const distance = editDistance(input, candidate);
+    const lowerInput = input.toLowerCase();
     const lowerCandidate = candidate.toLowerCase();
-    const shorterLength = Math.min(lowerGiven.length, lowerCandidate.length);
+    const shorterLength = Math.min(lowerInput.length, lowerCandidate.length);
     const isPrefix =
       shorterLength >= MIN_PREFIX_LENGTH &&
-      (lowerCandidate.startsWith(lowerGiven) || lowerGiven.startsWith(lowerCandidate));
+      (lowerCandidate.startsWith(lowerInput) || lowerInput.startsWith(lowerCandidate));
     const isClose = distance <= MAX_SUGGESTION_DISTANCE || isPrefix;
     if (isClose && distance < bestDistance) {
       best = candidate;
