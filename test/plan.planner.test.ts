@@ -258,11 +258,11 @@ const cases: Array<{ name: string; input: Partial<PlanInput> & Pick<PlanInput, '
   {
     name: 'last verifiable method kept over unverifiable',
     input: {
-      desired: account([], { unmanaged: 'delete', emailCodes: undefined }),
-      observed: status([live(7, 'totp', 'known'), live(8, 'totp', 'unknown')]),
+      desired: account([sms('oncall', '+12125551234')], { unmanaged: 'delete', emailCodes: undefined }),
+      observed: status([live(7, 'totp', 'known'), live(5, 'sms', 'renamed')], 0),
       stored: stored([record('known', 7)], 0),
     },
-    actions: ['delete', 'delete'],
+    actions: ['update', 'delete'],
     blockers: 2,
   },
 ];
