@@ -35,7 +35,16 @@ const RETRY_JITTER_MS = 50;
  * longer than `timeoutMs`, this throws StoreError `store_locked` naming the lock file.
  */
 export async function withLockFile<T>(lockPath: string, task: () => Promise<T>, options: LockFileOptions = {}): Promise<T> {
-  const owner = await acquireLock(lockPath, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.staleMs ?? DEFAULT_STALE_MS);
+  let owner: LockOwner;
+  try {
+    owner = await acquireLock(lockPath, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.staleMs ?? DEFAULT_STALE_MS);
+  } catch (error) {
+    if (error instanceof StoreError) {
+      throw error;
+    }
+    throw lockFailedError(lockPath, error);
+  }
+
   try {
     return await task();
   } finally {
@@ -75,7 +84,7 @@ async function acquireLock(lockPath: string, timeoutMs: number, staleMs: number)
   }
 }
 
-/** Creates the lock file with O_EXCL; returns false when it exists already. */
+/** Creates the lock file with O_EXCL, and returns false when it exists already. */
 async function tryCreateLock(lockPath: string, owner: LockOwner): Promise<boolean> {
   let handle;
   try {
@@ -84,9 +93,7 @@ async function tryCreateLock(lockPath: string, owner: LockOwner): Promise<boolea
     if (isErrorCode(error, 'EEXIST')) {
       return false;
     }
-    throw new StoreError('store_lock_failed', `Cannot create the store lock file ${lockPath}: ${errorMessage(error)}.`, {
-      hint: 'Check that the store folder exists and that you may write to it.',
-    });
+    throw lockFailedError(lockPath, error);
   }
 
   try {
@@ -139,7 +146,7 @@ function parseOwner(text: string): LockOwner | undefined {
 
 function isStale(lock: LockOnDisk, staleMs: number): boolean {
   const createdMs = lock.owner === undefined ? lock.mtimeMs : Date.parse(lock.owner.createdAt);
-  // An unparsable time counts as old: nothing could ever refresh it.
+  // An unparsable time counts as old, because nothing could ever refresh it.
   if (!Number.isFinite(createdMs) || Date.now() - createdMs > staleMs) {
     return true;
   }
@@ -175,8 +182,8 @@ async function removeStaleLock(lockPath: string, stale: LockOnDisk): Promise<voi
 
   const moved = await readFile(asidePath, 'utf8').catch(() => undefined);
   if (moved !== undefined && moved !== stale.text) {
-    // NOTE: if a third process created a new lock in the instant between the rename and
-    // this link, the link fails and the fresh holder loses its lock file.
+    // NOTE: if a third process creates a new lock between the rename and this link, the link
+    // fails, and both that process and the holder of the moved lock believe they hold it.
     await link(asidePath, lockPath).catch(() => undefined);
   }
   await rm(asidePath, { force: true });
@@ -189,6 +196,12 @@ async function releaseLock(lockPath: string, owner: LockOwner): Promise<void> {
     return;
   }
   await rm(lockPath, { force: true });
+}
+
+function lockFailedError(lockPath: string, error: unknown): StoreError {
+  return new StoreError('store_lock_failed', `Cannot take the store lock file ${lockPath}: ${errorMessage(error)}.`, {
+    hint: 'Check that the store folder exists and that you may write to it.',
+  });
 }
 
 function lockedError(lockPath: string, holder: LockOnDisk, timeoutMs: number): StoreError {
