@@ -10,7 +10,7 @@ import { loadManifest } from '../src/manifest/load.js';
 
 const HEADER = 'apiVersion: tfa-gitops/v1\nkind: TwoFactorManifest\n';
 
-/** A one-account manifest whose methods list is `methods`, each line indented by six spaces. */
+/** Builds a one-account manifest whose methods list is `methods`, each line indented by six spaces. */
 function oneAccount(methods: string, accountExtra = ''): string {
   return `${HEADER}accounts:\n  - name: ml-prod\n${accountExtra}    methods:\n${methods}`;
 }
@@ -25,7 +25,7 @@ interface BadCase {
   line?: number;
   column?: number;
   /** Fragments the first problem's message must contain: the value, the fix. */
-  says: string[];
+  mentions: string[];
   /** Total number of problems expected, when it matters. */
   problems?: number;
 }
@@ -39,7 +39,7 @@ const cases: BadCase[] = [
       ),
     },
     file: 'tfa-gitops.yaml', line: 8, column: 16,
-    says: ['phone in accounts[0].methods[0] must be a string', 'the number 12125551234', 'write it in quotes: "+12125551234"'],
+    mentions: ['phone in accounts[0].methods[0] must be a string', 'the number 12125551234', 'write it in quotes: "+12125551234"'],
     problems: 1,
   },
   {
@@ -48,19 +48,19 @@ const cases: BadCase[] = [
       'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    emailCodes: { env: 012345 }\n'),
     },
     file: 'tfa-gitops.yaml', line: 5, column: 24,
-    says: ['env in accounts[0].emailCodes must be a string', 'the number 12345', 'write it in quotes: "012345"'],
+    mentions: ['env in accounts[0].emailCodes must be a string', 'the number 12345', 'write it in quotes: "012345"'],
   },
   {
     name: 'numeric label',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: 0042\n        type: totp\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 16,
-    says: ['label in accounts[0].methods[0] must be a string', 'write it in quotes: "0042"'],
+    mentions: ['label in accounts[0].methods[0] must be a string', 'write it in quotes: "0042"'],
   },
   {
     name: 'duplicate key',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: ci-bot\n        type: totp\n        label: other\n') },
     file: 'tfa-gitops.yaml', line: 8, column: 9,
-    says: ['duplicate key "label" in accounts[0].methods[0]', 'already set at line 6', 'keep one'],
+    mentions: ['duplicate key "label" in accounts[0].methods[0]', 'already set at line 6', 'keep one'],
   },
   {
     name: 'duplicate label',
@@ -68,7 +68,7 @@ const cases: BadCase[] = [
       'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n      - { label: ci-bot, type: totp }\n'),
     },
     file: 'tfa-gitops.yaml', line: 7, column: 18,
-    says: ['label "ci-bot" is used twice in account "ml-prod"', 'lines 6 and 7', 'give each method its own label'],
+    mentions: ['label "ci-bot" is used twice in account "ml-prod"', 'lines 6 and 7', 'give each method its own label'],
   },
   {
     name: 'two primary methods',
@@ -78,19 +78,19 @@ const cases: BadCase[] = [
       ),
     },
     file: 'tfa-gitops.yaml', line: 11, column: 18,
-    says: ['marks two methods primary', '"a" (line 8)', '"b" (line 11)', 'remove primary: true from one'],
+    mentions: ['marks two methods primary', '"a" (line 8)', '"b" (line 11)', 'remove primary: true from one'],
   },
   {
     name: 'label over 30 characters',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: this-label-is-longer-than-thirty-chars\n        type: totp\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 16,
-    says: ['label "this-label-is-longer-than-thirty-chars"', 'is 38 characters long', 'the limit is 30'],
+    mentions: ['label "this-label-is-longer-than-thirty-chars"', 'is 38 characters long', 'the limit is 30'],
   },
   {
     name: 'unknown key with suggestion',
     files: { 'tfa-gitops.yaml': oneAccount('      - lable: ci-bot\n        type: totp\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 9,
-    says: ['unknown key "lable" in accounts[0].methods[0]', 'did you mean "label"?'],
+    mentions: ['unknown key "lable" in accounts[0].methods[0]', 'did you mean "label"?'],
     // The missing "label" is the same mistake, so it is not reported again.
     problems: 1,
   },
@@ -98,50 +98,50 @@ const cases: BadCase[] = [
     name: 'unknown key without suggestion',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    colour: blue\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 5,
-    says: ['unknown key "colour" in accounts[0]', 'the keys allowed there are name, apiKey'],
+    mentions: ['unknown key "colour" in accounts[0]', 'the keys allowed there are name, apiKey'],
   },
   {
     name: 'unknown top-level key',
     files: { 'tfa-gitops.yaml': `${HEADER}acounts:\n  - name: ml-prod\n` },
     file: 'tfa-gitops.yaml', line: 3, column: 1,
-    says: ['unknown key "acounts" at the top level', 'did you mean "accounts"?'],
+    mentions: ['unknown key "acounts" at the top level', 'did you mean "accounts"?'],
     problems: 1,
   },
   {
     name: 'empty file',
     files: { 'tfa-gitops.yaml': '# nothing yet\n' },
     file: 'tfa-gitops.yaml', line: 1, column: 1,
-    says: ['the file is empty', 'apiVersion: tfa-gitops/v1'],
+    mentions: ['the file is empty', 'apiVersion: tfa-gitops/v1'],
   },
   {
     name: 'several documents',
     files: { 'tfa-gitops.yaml': `${HEADER}accounts: []\n---\n${HEADER}` },
     file: 'tfa-gitops.yaml', line: 4, column: 1,
-    says: ['more than one YAML document', 'remove this "---" separator', 'own file'],
+    mentions: ['more than one YAML document', 'remove this "---" separator', 'own file'],
   },
   {
     name: 'top-level list',
     files: { 'tfa-gitops.yaml': '- name: ml-prod\n' },
     file: 'tfa-gitops.yaml', line: 1, column: 1,
-    says: ['the top level is a list, not a map', 'kind: TwoFactorManifest'],
+    mentions: ['the top level is a list, not a map', 'kind: TwoFactorManifest'],
   },
   {
     name: 'top-level scalar',
     files: { 'tfa-gitops.yaml': '\n  just words\n' },
     file: 'tfa-gitops.yaml', line: 2, column: 3,
-    says: ['the top level is a single value, not a map'],
+    mentions: ['the top level is a single value, not a map'],
   },
   {
     name: 'YAML syntax error',
     files: { 'tfa-gitops.yaml': `${HEADER}accounts:\n  - name: ml-prod\n   methods: []\n` },
     file: 'tfa-gitops.yaml', line: 5, column: 1,
-    says: ['invalid YAML: sequence item without - indicator'],
+    mentions: ['invalid YAML: sequence item without - indicator'],
   },
   {
     name: 'tab indentation',
     files: { 'tfa-gitops.yaml': `${HEADER}accounts:\n\t- name: ml-prod\n` },
     file: 'tfa-gitops.yaml', line: 4, column: 1,
-    says: ['invalid YAML', 'indented with a tab', 'indent with spaces'],
+    mentions: ['invalid YAML', 'indented with a tab', 'indent with spaces'],
   },
   {
     name: 'missing file',
@@ -149,7 +149,7 @@ const cases: BadCase[] = [
     load: ['tfa-gitops.yaml'],
     code: 'manifest_not_found',
     file: 'tfa-gitops.yaml',
-    says: ['manifest file not found', 'pass -f PATH', 'tfa-gitops.yaml in the current folder'],
+    mentions: ['manifest file not found', 'pass -f PATH', 'tfa-gitops.yaml in the current folder'],
   },
   {
     name: 'duplicate account names across files',
@@ -160,7 +160,7 @@ const cases: BadCase[] = [
     },
     load: ['manifests'],
     file: join('manifests', 'b.yaml'), line: 6, column: 11,
-    says: ['account name "ml-prod" is used twice', `at ${join('manifests', 'a.yaml')}:4 and here`, 'rename or remove one'],
+    mentions: ['account name "ml-prod" is used twice', `at ${join('manifests', 'a.yaml')}:4 and here`, 'rename or remove one'],
   },
   {
     name: 'duplicate account names in one file',
@@ -169,31 +169,31 @@ const cases: BadCase[] = [
         '  - { name: ml-prod, methods: [{ label: y, type: totp }] }\n',
     },
     file: 'tfa-gitops.yaml', line: 5, column: 13,
-    says: ['account name "ml-prod" is used twice, at tfa-gitops.yaml:4 and here'],
+    mentions: ['account name "ml-prod" is used twice, at tfa-gitops.yaml:4 and here'],
   },
   {
     name: 'empty methods without allowDisable',
     files: { 'tfa-gitops.yaml': oneAccount('      []\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 7,
-    says: ['methods in accounts[0] is empty', 'disable two-factor authentication on account "ml-prod"', 'allowDisable: true'],
+    mentions: ['methods in accounts[0] is empty', 'disable two-factor authentication on account "ml-prod"', 'allowDisable: true'],
   },
   {
     name: 'missing required key',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: ci-bot\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 9,
-    says: ['missing key "type" in accounts[0].methods[0]', 'add type: totp'],
+    mentions: ['missing key "type" in accounts[0].methods[0]', 'add type: totp'],
   },
   {
     name: 'sms method without phone',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: oncall\n        type: sms\n        codes: prompt\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 9,
-    says: ['missing key "phone"', 'which an sms method needs', 'add phone: "+12125551234"'],
+    mentions: ['missing key "phone"', 'which an sms method needs', 'add phone: "+12125551234"'],
   },
   {
     name: 'phone on a totp method',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: ci-bot\n        type: totp\n        phone: "+12125551234"\n') },
     file: 'tfa-gitops.yaml', line: 8, column: 9,
-    says: ['key "phone" applies only to sms methods', 'has type: totp', 'set type: sms'],
+    mentions: ['key "phone" applies only to sms methods', 'has type: totp', 'set type: sms'],
   },
   {
     name: 'rotateAfterDays on an sms method',
@@ -203,13 +203,13 @@ const cases: BadCase[] = [
       ),
     },
     file: 'tfa-gitops.yaml', line: 10, column: 9,
-    says: ['key "rotateAfterDays" applies only to totp methods', 'remove rotateAfterDays'],
+    mentions: ['key "rotateAfterDays" applies only to totp methods', 'remove rotateAfterDays'],
   },
   {
     name: 'method type in capitals',
     files: { 'tfa-gitops.yaml': oneAccount('      - label: ci-bot\n        type: TOTP\n') },
     file: 'tfa-gitops.yaml', line: 7, column: 15,
-    says: ['type in accounts[0].methods[0] must be one of totp, sms, not "TOTP"', 'did you mean "totp"?'],
+    mentions: ['type in accounts[0].methods[0] must be one of totp, sms, not "TOTP"', 'did you mean "totp"?'],
   },
   {
     name: 'phone not in E.164 form',
@@ -217,25 +217,25 @@ const cases: BadCase[] = [
       'tfa-gitops.yaml': oneAccount('      - label: oncall\n        type: sms\n        phone: "212-555-1234"\n        codes: prompt\n'),
     },
     file: 'tfa-gitops.yaml', line: 8, column: 16,
-    says: ['phone "212-555-1234"', 'not an E.164 phone number', '"+12125551234"'],
+    mentions: ['phone "212-555-1234"', 'not an E.164 phone number', '"+12125551234"'],
   },
   {
     name: 'invalid account name',
     files: { 'tfa-gitops.yaml': `${HEADER}accounts:\n  - name: ML Prod\n    methods: [{ label: x, type: totp }]\n` },
     file: 'tfa-gitops.yaml', line: 4, column: 11,
-    says: ['name "ML Prod" in accounts[0] is not a valid account name', 'lowercase letters'],
+    mentions: ['name "ML Prod" in accounts[0] is not a valid account name', 'lowercase letters'],
   },
   {
     name: 'wrong apiVersion',
     files: { 'tfa-gitops.yaml': `apiVersion: tfa-gitops/v2\nkind: TwoFactorManifest\naccounts:\n  - { name: a, methods: [] , allowDisable: true }\n` },
     file: 'tfa-gitops.yaml', line: 1, column: 13,
-    says: ['apiVersion must be tfa-gitops/v1, not "tfa-gitops/v2"'],
+    mentions: ['apiVersion must be tfa-gitops/v1, not "tfa-gitops/v2"'],
   },
   {
     name: 'backup code minimum out of range',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    backupCodes: { minRemaining: 11 }\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 34,
-    says: ['minRemaining in accounts[0].backupCodes is 11', 'at most 10'],
+    mentions: ['minRemaining in accounts[0].backupCodes is 11', 'at most 10'],
   },
   {
     name: 'code provider with two sources',
@@ -243,37 +243,37 @@ const cases: BadCase[] = [
       'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    emailCodes: { env: CODE, command: ./read.sh }\n'),
     },
     file: 'tfa-gitops.yaml', line: 5, column: 17,
-    says: ['emailCodes in accounts[0] sets env and command', 'keep one of them'],
+    mentions: ['emailCodes in accounts[0] sets env and command', 'keep one of them'],
   },
   {
     name: 'code provider misspelt as a word',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    emailCodes: ask\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 17,
-    says: ['emailCodes in accounts[0] must be prompt', 'not "ask"'],
+    mentions: ['emailCodes in accounts[0] must be prompt', 'not "ask"'],
   },
   {
     name: 'empty apiKey',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    apiKey: {}\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 13,
-    says: ['apiKey in accounts[0] is empty', 'set one of env, file or store'],
+    mentions: ['apiKey in accounts[0] is empty', 'set one of env, file or store'],
   },
   {
     name: 'quoted boolean',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    allowDisable: "true"\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 19,
-    says: ['allowDisable in accounts[0] must be true or false, not the string "true"', 'remove the quotes'],
+    mentions: ['allowDisable in accounts[0] must be true or false, not the string "true"', 'remove the quotes'],
   },
   {
     name: 'YAML 1.1 boolean',
     files: { 'tfa-gitops.yaml': `%YAML 1.1\n---\n${oneAccount('      - { label: ci-bot, type: totp, primary: yes }\n')}` },
     file: 'tfa-gitops.yaml', line: 8, column: 47,
-    says: ['primary in accounts[0].methods[0] must be true or false, not the string "yes"', 'write true or false'],
+    mentions: ['primary in accounts[0].methods[0] must be true or false, not the string "yes"', 'write true or false'],
   },
   {
     name: 'repeated verifier',
     files: { 'tfa-gitops.yaml': oneAccount('      - { label: ci-bot, type: totp }\n', '    verifyWith: [totp, sms, totp]\n') },
     file: 'tfa-gitops.yaml', line: 5, column: 17,
-    says: ['verifyWith in accounts[0] lists "totp" twice', 'list each one once'],
+    mentions: ['verifyWith in accounts[0] lists "totp" twice', 'list each one once'],
   },
   {
     name: 'two phone numbers alike',
@@ -284,13 +284,28 @@ const cases: BadCase[] = [
       ),
     },
     file: 'tfa-gitops.yaml', line: 7, column: 39,
-    says: ['phone "+12125551234" is used by two sms methods', 'lines 6 and 7'],
+    mentions: ['phone "+12125551234" is used by two sms methods', 'lines 6 and 7'],
   },
   {
     name: 'alias without anchor',
     files: { 'tfa-gitops.yaml': oneAccount('      - *missing\n') },
     file: 'tfa-gitops.yaml', line: 6, column: 9,
-    says: ['alias *missing refers to no anchor', 'define &missing'],
+    mentions: ['alias *missing refers to no anchor', 'define &missing'],
+  },
+  {
+    name: 'key that is a list',
+    files: { 'tfa-gitops.yaml': `${HEADER}? [a, b]\n: 1\naccounts: []\n` },
+    file: 'tfa-gitops.yaml', line: 3, column: 3,
+    mentions: ['a key at the top level is a list or a map', 'plain words'],
+  },
+  {
+    name: 'alias expansion limit',
+    files: {
+      'tfa-gitops.yaml': 'a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n' +
+        'c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n',
+    },
+    file: 'tfa-gitops.yaml', line: 1, column: 1,
+    mentions: ['expands aliases more than 100 times', 'write the values out'],
   },
   {
     name: 'stores that differ between files',
@@ -300,7 +315,7 @@ const cases: BadCase[] = [
     },
     load: ['m'],
     file: join('m', 'b.yaml'), line: 3, column: 8,
-    says: ['store "vault://kv/tfa" differs from the store set at', 'must name the same store'],
+    mentions: ['store "vault://kv/tfa" differs from the store set at', 'must name the same store'],
   },
 ];
 
@@ -344,7 +359,7 @@ describe('manifest errors', () => {
       assert.equal(error.line, badCase.line);
       assert.equal(error.column, badCase.column);
       const first = error.problems[0]?.message ?? '';
-      for (const fragment of badCase.says) assert.ok(first.includes(fragment), `"${first}" lacks "${fragment}"`);
+      for (const fragment of badCase.mentions) assert.ok(first.includes(fragment), `"${first}" lacks "${fragment}"`);
       if (badCase.problems !== undefined) assert.equal(error.problems.length, badCase.problems, error.message);
 
       const location = badCase.line === undefined ? `${badCase.file}: ` : `${badCase.file}:${badCase.line}:${badCase.column}: `;
@@ -368,6 +383,14 @@ describe('manifest error message', () => {
         '     |         ^',
     );
     assert.equal(error.format(), error.message);
+  });
+
+  test('excerpt without carriage return', async () => {
+    const folder = await writeFiles({ 'tfa-gitops.yaml': oneAccount('      - lable: ci-bot\n        type: totp\n').replace(/\n/g, '\r\n') });
+
+    const error = await loadError(folder, ['tfa-gitops.yaml']);
+
+    assert.equal(error.problems[0]?.excerpt, '   6 |       - lable: ci-bot\n     |         ^');
   });
 
   test('lists every problem in source order', async () => {

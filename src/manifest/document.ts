@@ -18,7 +18,7 @@ import {
 } from 'yaml';
 
 import { problemAt, type ManifestProblem } from './errors.js';
-import { formatPath, keyText, type SourceText } from './position.js';
+import { formatLocation, keyText, type SourceText } from './position.js';
 
 /** A manifest file whose YAML is well formed and whose top level is a map. */
 export interface ParsedManifestFile {
@@ -41,7 +41,7 @@ const MANIFEST_SHAPE = 'a manifest is one YAML map that starts with apiVersion: 
 export function parseManifestText(file: string, text: string): ParseResult {
   const lineCounter = new LineCounter();
   const source: SourceText = { file, text, lineCounter };
-  // schema 'core' holds even under a `%YAML 1.1` directive, so `yes` stays a string and `012`
+  // schema 'core' applies even under a `%YAML 1.1` directive, so `yes` stays a string and `012`
   // a decimal number. logLevel 'error' keeps the yaml library from printing warnings itself.
   const doc = parseDocument(text, {
     lineCounter,
@@ -145,7 +145,7 @@ function describeDuplicateKey(source: SourceText, doc: Document.Parsed, keyOffse
   if (found === undefined) return 'duplicate key: each key may appear once in a map; remove one of them';
 
   const firstLine = source.lineCounter.linePos(found.firstOffset).line;
-  return `duplicate key "${found.key}" in ${formatPath(found.segments)}: it is already set at line ${firstLine}; ` +
+  return `duplicate key "${found.key}" ${formatLocation(found.segments)}: it is already set at line ${firstLine}; ` +
     'keep one of the two';
 }
 
@@ -160,7 +160,7 @@ function findStructureProblems(source: SourceText, doc: Document.Parsed): Manife
     for (const pair of map.items) {
       const key = pair.key as Node | null;
       if (key !== null && !isScalar(key)) {
-        const message = `a key in ${formatPath(segments)} is a list or a map; write keys as plain words`;
+        const message = `a key ${formatLocation(segments)} is a list or a map; write keys as plain words`;
         problems.push(problemAt(source, key.range?.[0] ?? 0, message));
       }
     }

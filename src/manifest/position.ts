@@ -155,3 +155,8 @@ export function formatPath(segments: readonly string[]): string {
   }
   return path;
 }
+
+/** Renders where a key sits: "in accounts[0].methods[1]", or "at the top level" for the root. */
+export function formatLocation(segments: readonly string[]): string {
+  return segments.length === 0 ? 'at the top level' : `in ${formatPath(segments)}`;
+}

@@ -9,7 +9,7 @@ import type { Node } from 'yaml';
 import type { ParsedManifestFile } from './document.js';
 import { problemAt, type ManifestProblem } from './errors.js';
 import { EXAMPLES, TYPE_DESCRIPTIONS, describeKind, describeSubject, describeValue, formatAllowed, joinOr } from './phrases.js';
-import { findNode, formatPath, nodeSource, pointerSegments, startOffset } from './position.js';
+import { findNode, formatLocation, formatPath, nodeSource, pointerSegments, startOffset } from './position.js';
 import { suggestNearest } from './suggest.js';
 
 /** Keys that hold a code provider: `prompt`, `{ prompt: true }`, `{ env }` or `{ command }`. */
@@ -155,7 +155,7 @@ function describeError(file: ParsedManifestFile, error: ErrorObject): LocatedMes
 function describeUnknownKey(file: ParsedManifestFile, segments: string[], error: ErrorObject): LocatedMessage {
   const unknown = String(error.params['additionalProperty']);
   const offset = startOffset(findNode(file.doc, [...segments, unknown]), true);
-  const where = segments.length === 0 ? 'at the top level' : `in ${formatPath(segments)}`;
+  const where = formatLocation(segments);
   const suggestion = suggestKey(error);
 
   const fix = suggestion === undefined
@@ -166,7 +166,7 @@ function describeUnknownKey(file: ParsedManifestFile, segments: string[], error:
 
 function describeMissingKey(segments: string[], error: ErrorObject): string {
   const missing = String(error.params['missingProperty']);
-  const where = segments.length === 0 ? 'at the top level' : `in ${formatPath(segments)}`;
+  const where = formatLocation(segments);
   // Only the sms branch of a method requires keys through if/then.
   const reason = error.schemaPath.includes('/then/') ? ', which an sms method needs' : '';
   return `missing key "${missing}" ${where}${reason}; add ${EXAMPLES[missing] ?? `${missing}: ...`}`;
