@@ -2,7 +2,7 @@
 // with the real command, then checks the account and the store. Nothing secret is printed.
 // DEMO_DIR=PATH keeps the demo's files (manifest, store, identity, emulator state) there.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,8 +24,10 @@ function fail(text) {
 }
 
 async function startEmulator() {
+  // The emulator logs each request; those lines go to a file so the demo shows the tool's own output.
+  const log = openSync(join(dir, 'emulator.log'), 'a');
   const child = spawn(process.execPath, [cli, 'emulator', '--port', '0', '--state', join(dir, 'emulator-state.json')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', log],
   });
   const lines = createInterface({ input: child.stdout });
   const first = await new Promise((resolveLine, reject) => {

@@ -22,7 +22,8 @@ export async function emulatorCommand(flags: EmulatorFlags, io: CliIo): Promise<
     port,
     host: flags.host ?? '127.0.0.1',
     ...(flags.state ? { statePath: flags.state } : {}),
-    onLog: (line: string) => logLine(io, 'emulator', { message: line }),
+    // The emulator's log lines are already `event: key=value` lines.
+    onLog: (line: string) => io.stderr.write(`${line}\n`),
   });
   io.stdout.write(`listening on ${emulator.url}\n`);
 
