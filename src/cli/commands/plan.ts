@@ -23,8 +23,9 @@ export interface PlanResult {
   failed: FailedAccount[];
 }
 
+/** Formats an account's error as its message, with the hint on a second, indented line. */
 export function errorText(error: Error): string {
-  return error instanceof TfaError && error.hint ? `${error.message}; ${error.hint}` : error.message;
+  return error instanceof TfaError && error.hint ? `${error.message}\n  ${error.hint}` : error.message;
 }
 
 export async function makePlan(flags: PlanFlags, options: GlobalOptions, io: CliIo, rotate?: Map<string, Set<string>>): Promise<PlanResult> {

@@ -81,8 +81,10 @@ export function renderHuman(plans: readonly AccountPlan[], style: Style): string
   }
 
   const summary = summarize(plans);
-  if (changed.length === 0) {
-    out.push(style.green('No changes. The accounts match the manifest.'));
+  if (plans.length === 0) {
+    out.push('No account could be planned.');
+  } else if (changed.length === 0) {
+    out.push(style.green(plans.length === 1 ? 'No changes. The account matches the manifest.' : 'No changes. The accounts match the manifest.'));
   } else {
     out.push(style.bold(`Plan: ${summary.add} to add, ${summary.change} to change, ${summary.remove} to remove.`));
   }
