@@ -12,6 +12,7 @@ import { normalizeSeed } from '../totp/index.js';
 import { ensureAuthorized } from './authorize.js';
 import { type AccountRun, emit, nowSeconds } from './context.js';
 import { storeBackupCodes } from './backup-codes.js';
+import { sendSmsCode } from './sms.js';
 import { apiCodeOf, providedCode, totpCode } from './verify.js';
 
 export interface EnrollRequest {
@@ -66,9 +67,9 @@ async function enrollTotp(run: AccountRun, request: EnrollRequest, before: Reado
 async function enrollSms(run: AccountRun, request: EnrollRequest): Promise<ConfirmNewAnswer> {
   const phone = request.phone ?? '';
   const sentAfter = nowSeconds(run);
-  const challenge = await run.client.sendSms({ phone_number: phone });
+  const secret = await sendSmsCode(run, { phone });
   const code = await providedCode(run, 'sms', sentAfter, request.label);
-  return confirm(run, { tfa_method: 'sms', code, secret: challenge.secret, phone_number: phone, label: request.label }, request.authorization);
+  return confirm(run, { tfa_method: 'sms', code, secret, phone_number: phone, label: request.label }, request.authorization);
 }
 
 /** Enrolls one method and returns its id; the store records it as active when it is TOTP. */

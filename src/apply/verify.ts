@@ -9,6 +9,7 @@ import { TfaError } from '../errors.js';
 import type { Verifier } from '../plan/types.js';
 import { chooseVerifier, describeVerifier } from '../plan/verifier.js';
 import { type AccountRun, emit, nowSeconds, verifierKey } from './context.js';
+import { sendSmsCode } from './sms.js';
 
 /** A verifier that fails this many times in one run is not tried again. */
 export const MAX_FAILURES_PER_VERIFIER = 2;
@@ -87,9 +88,9 @@ export async function verificationFor(run: AccountRun, verifier: Verifier): Prom
     }
     case 'sms': {
       const sentAfter = nowSeconds(run);
-      const challenge = await run.client.sendSms({ tfa_method_id: verifier.methodId });
+      const secret = await sendSmsCode(run, { methodId: verifier.methodId });
       const code = await providedCode(run, 'sms', sentAfter, verifier.label);
-      return { tfa_method: 'sms', code, secret: challenge.secret, tfa_method_id: verifier.methodId };
+      return { tfa_method: 'sms', code, secret, tfa_method_id: verifier.methodId };
     }
     case 'email': {
       const sentAfter = nowSeconds(run);

@@ -42,8 +42,20 @@ export interface LockRecord {
   token: string;
 }
 
+/** An SMS code the server sent recently, kept so a later run can ask for it again (resend). */
+export interface SmsChallengeRecord {
+  /** E.164 number for an enrollment, or `method:ID` for a verification of an SMS method. */
+  destination: string;
+  /** The challenge token the send returned. */
+  secret: string;
+  /** ISO 8601. */
+  sentAt: string;
+}
+
 export interface AccountRecord {
   methods: MethodRecord[];
+  /** SMS challenges younger than 10 minutes; older ones have expired on the server. */
+  smsChallenges?: SmsChallengeRecord[];
   backupCodes: BackupCodeRecord[];
   /** ISO 8601 time the current set of backup codes was received. */
   backupCodesIssuedAt?: string;
