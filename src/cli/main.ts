@@ -12,7 +12,7 @@ import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliIo } from './io.js';
 import { styleFor } from './io.js';
-import { type GlobalOptions, parseRetry } from './options.js';
+import { type GlobalOptions, parseCount, parseRetry } from './options.js';
 
 export const VERSION = '0.1.0';
 
@@ -62,6 +62,11 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .addOption(fileOption())
     .option('--auto-approve', 'apply without asking (needed without a terminal)')
     .option('--rotate <account/label...>', 'enroll a new seed for a TOTP method and remove the old one')
+    .addOption(
+      new Option('--max-deletes <n>', 'stop when the plan removes more than this many methods from one account')
+        .argParser(parseCount('--max-deletes'))
+        .default(1),
+    )
     .action(async (flags, command: Command) => setCode(await applyCommand(flags, globals(command), io, stdoutIsTerminal)));
 
   program

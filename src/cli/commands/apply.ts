@@ -4,6 +4,7 @@ import { applyAccount } from '../../apply/executor.js';
 import { createCodeProvider } from '../../apply/code-provider.js';
 import type { CodeProvider } from '../../apply/code-provider.js';
 import { TfaError } from '../../errors.js';
+import { checkDeleteLimit, DEFAULT_MAX_DELETES } from '../../plan/safety.js';
 import type { DesiredAccount } from '../../manifest/types.js';
 import { TotpCodeSource } from '../../totp/index.js';
 import { type CliIo, logLine, styleFor } from '../io.js';
@@ -15,6 +16,7 @@ import { mapLimit } from '../session.js';
 
 export interface ApplyFlags extends PlanFlags {
   autoApprove?: boolean;
+  maxDeletes?: number;
   rotate?: string[];
 }
 
@@ -65,6 +67,7 @@ export async function applyCommand(flags: ApplyFlags, options: GlobalOptions, io
     }
     const changed = plans.filter((p) => p.actions.length > 0);
     if (changed.length === 0) return failed.length > 0 ? 1 : 0;
+    checkDeleteLimit(changed, flags.maxDeletes ?? DEFAULT_MAX_DELETES);
 
     if (!flags.autoApprove) {
       const answer = await ask(io, '\nDo you want to perform these actions? Only "yes" will be accepted: ', false, io.signal);
