@@ -329,3 +329,31 @@ test('planner: same input gives same plan', () => {
   };
   assert.deepEqual(plan(input), plan(input));
 });
+
+test('planner: interrupted rotation adopted then finished', () => {
+  const result = plan({
+    desired: account([totp('ci-bot')]),
+    observed: status([live(7, 'totp', 'ci-bot'), live(8, 'totp', 'ci-bot')]),
+    stored: stored([record('ci-bot', 7), record('ci-bot', null, 'pending')]),
+  });
+  assert.deepEqual(
+    result.actions.map((a) => [a.kind, 'methodId' in a ? a.methodId : null]),
+    [
+      ['adopt', 8],
+      ['delete', 7],
+    ],
+  );
+  assert.deepEqual(result.blockers, []);
+});
+
+test('planner: retired method removed under report', () => {
+  const result = plan({
+    desired: account([totp('ci-bot')]),
+    observed: status([live(7, 'totp', 'ci-bot'), live(8, 'totp', 'ci-bot')]),
+    stored: stored([record('ci-bot', 7, 'retired'), record('ci-bot', 8)]),
+  });
+  assert.deepEqual(result.actions.map((a) => a.kind), ['delete']);
+  const [removal] = result.actions;
+  assert.equal(removal?.kind === 'delete' ? removal.methodId : null, 7);
+  assert.deepEqual(result.drift, []);
+});

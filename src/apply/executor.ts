@@ -79,10 +79,17 @@ async function runAction(run: AccountRun, action: Action, plan: AccountPlan): Pr
     case 'adopt':
       await run.journal.update((record) => {
         const entry = record.methods.find((r) => r.label === action.label && r.state === 'pending' && r.methodId === null);
-        if (entry) {
-          entry.methodId = action.methodId;
-          entry.state = 'active';
-          entry.updatedAt = new Date().toISOString();
+        if (!entry) return;
+        const time = new Date().toISOString();
+        entry.methodId = action.methodId;
+        entry.state = 'active';
+        entry.updatedAt = time;
+        // An older seed under the same label belongs to a method this adoption replaces.
+        for (const other of record.methods) {
+          if (other !== entry && other.label === action.label && other.state === 'active') {
+            other.state = 'retired';
+            other.updatedAt = time;
+          }
         }
       });
       return;

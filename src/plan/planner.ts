@@ -58,6 +58,32 @@ function matchTotp(want: DesiredTotpMethod, input: PlanInput, matching: Matching
   const byId = record?.methodId != null ? observed.methods.find((m) => m.id === record.methodId && free(m)) : undefined;
   if (byId && record) {
     matching.claimed.add(byId.id);
+
+    // A rotation killed after the new method was confirmed leaves its seed pending beside the
+    // old active one: adopt the new method, then remove the old one.
+    const pending = stored.methods.find((r) => r.label === want.label && r.state === 'pending' && r.methodId === null);
+    const confirmed = pending ? observed.methods.find((m) => free(m) && m.label === want.label) : undefined;
+    if (confirmed) {
+      matching.claimed.add(confirmed.id);
+      matching.actions.push({
+        kind: 'adopt',
+        methodId: confirmed.id,
+        type: 'totp',
+        label: want.label,
+        reason: `${describeMethod(confirmed)} was enrolled by an interrupted rotation and the store holds its seed`,
+      });
+      matching.actions.push({
+        kind: 'delete',
+        methodId: byId.id,
+        type: 'totp',
+        label: byId.label,
+        reason: `${describeMethod(byId)} is the old seed of an interrupted rotation`,
+        verifier: null,
+      });
+      compareMatched(want, confirmed, matching);
+      return;
+    }
+
     compareMatched(want, byId, matching);
 
     const ageDays = (nowSeconds - Date.parse(record.createdAt) / 1000) / SECONDS_PER_DAY;
@@ -170,9 +196,25 @@ function compareMatched(want: DesiredMethod, live: LiveMethod, matching: Matchin
 }
 
 function planRemovals(input: PlanInput, matching: Matching, drift: DriftItem[]): void {
-  const { desired, observed } = input;
+  const { desired, observed, stored } = input;
   for (const live of observed.methods) {
     if (matching.claimed.has(live.id)) continue;
+
+    // A retired seed belongs to a method a rotation replaced: removing it finishes the rotation,
+    // whatever `unmanaged` says.
+    if (stored.methods.some((r) => r.state === 'retired' && r.methodId === live.id)) {
+      matching.claimed.add(live.id);
+      matching.actions.push({
+        kind: 'delete',
+        methodId: live.id,
+        type: live.method,
+        label: live.label,
+        reason: `${describeMethod(live)} was replaced by a rotation and awaits removal`,
+        verifier: null,
+      });
+      continue;
+    }
+
     if (desired.unmanaged === 'delete') {
       matching.actions.push({
         kind: 'delete',
@@ -314,7 +356,8 @@ function checkRemovals(input: PlanInput, actions: Action[], blockers: string[]):
 
   // Locks are ignored here: a lock ends, a lost seed does not.
   const removesVerifiable = observed.methods.some((m) => deletedIds.has(m.id) && canVerifyWith(m, input));
-  const keepsVerifiable = staying.some((m) => canVerifyWith(m, input)) || created.length > 0;
+  const adopted = new Set(actions.flatMap((a) => (a.kind === 'adopt' ? [a.methodId] : [])));
+  const keepsVerifiable = staying.some((m) => adopted.has(m.id) || canVerifyWith(m, input)) || created.length > 0;
   if (removesVerifiable && !keepsVerifiable && staying.length > 0) {
     blockers.push(
       'the removals would delete the last method the tool can verify with while methods it cannot verify with remain; keep it, or repair the others first',
