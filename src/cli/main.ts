@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { TfaError } from '../errors.js';
 import { applyCommand } from './commands/apply.js';
 import { emulatorCommand } from './commands/emulator.js';
+import { importCommand } from './commands/import.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliIo } from './io.js';
@@ -68,6 +69,13 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
         .default(1),
     )
     .action(async (flags, command: Command) => setCode(await applyCommand(flags, globals(command), io, stdoutIsTerminal)));
+
+  program
+    .command('import')
+    .description("print a manifest for an account's live 2FA state")
+    .requiredOption('--account <name>', 'the account name to write in the manifest')
+    .option('--store <url>', 'the store to look for seeds in', 'file://.tfa-gitops/secrets.age')
+    .action(async (flags, command: Command) => setCode(await importCommand(flags, globals(command), io)));
 
   program
     .command('emulator')
