@@ -47,6 +47,17 @@ export interface Route {
  */
 export type Middleware = (request: EmulatorRequest, route: Route, next: () => Promise<Reply>) => Promise<Reply>;
 
+/**
+ * Thrown by a middleware to close the connection without sending a response, as a network
+ * fault would. Thrown after `next()`, the handler's change is already committed.
+ */
+export class DropConnection extends Error {
+  constructor(readonly reason: string) {
+    super(`connection dropped: ${reason}`);
+    this.name = 'DropConnection';
+  }
+}
+
 export interface EmulatorServerOptions {
   routes: readonly Route[];
   clock: EmulatorClock;
@@ -71,10 +82,16 @@ export function createEmulatorServer(options: EmulatorServerOptions): Server {
   return createServer((req, res) => {
     handleRequest(req, options)
       .catch((error: unknown) => {
+        if (error instanceof DropConnection) return error;
         log(`request_failed: method=${req.method ?? '-'} path=${pathOf(req)} error=${describeError(error)}`);
         return errorReply(new ApiError('internal_error', 'The emulator failed to handle this request.'));
       })
       .then((reply) => {
+        if (reply instanceof DropConnection) {
+          log(`request_dropped: method=${req.method ?? '-'} path=${pathOf(req)} reason=${reply.reason}`);
+          res.destroy();
+          return;
+        }
         log(`request: method=${req.method ?? '-'} path=${pathOf(req)} status=${reply.status}${errorCodeOf(reply)}`);
         sendReply(res, reply, options.clock);
       })
