@@ -7,7 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { TfaError } from '../errors.js';
 import { applyCommand } from './commands/apply.js';
-import { emulatorCommand } from './commands/emulator.js';
+import { emulatorCommand, FAULTS_HELP } from './commands/emulator.js';
 import { importCommand } from './commands/import.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
@@ -83,6 +83,8 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .option('--port <n>', 'port to listen on (0 picks a free one)', '8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--state <file>', 'load and save the emulator state in this JSON file')
+    .option('--faults <spec>', 'inject 503s, 429s, latency and dropped connections (syntax below)')
+    .addHelpText('after', FAULTS_HELP)
     .action(async (flags) => setCode(await emulatorCommand(flags, io)));
 
   return program;

@@ -23,6 +23,7 @@ import { verifiedActionRoutes } from './verified-actions.js';
 export type { EmulatorSnapshot } from './state.js';
 export type { ApiErrorCode } from './errors.js';
 export type { Middleware, EmulatorRequest, Reply, Route } from './server.js';
+export { DropConnection } from './server.js';
 export { EmulatorStateFileError } from './persist.js';
 
 export interface EmulatorOptions {
