@@ -15,6 +15,7 @@ import { type AccountRun, type ApplyOptions, emit } from './context.js';
 import { enroll } from './enroll.js';
 import { Journal } from './journal.js';
 import { acquireLock, describeLock, releaseLock } from './lock.js';
+import { checkClockSkew } from './skew.js';
 import { verificationFor, withVerification } from './verify.js';
 
 export interface AccountResult {
@@ -151,6 +152,9 @@ export async function applyAccount(
     }
 
     const observed = await client.getStatus();
+    // The status response's Date header measures the local clock before any TOTP code is made.
+    const skew = checkClockSkew(client.clockOffsetMs, client.baseUrl);
+    if (skew.warning) options.onEvent?.({ type: 'warning', account: desired.name, message: skew.warning });
     const nowSeconds = (options.now?.() ?? Date.now()) / 1000;
     const fresh = planAccount({ desired, observed, stored: journal.record, nowSeconds, ...(rotate ? { rotate } : {}) });
     const approved = plan.actions.map(signature).join('\n');
