@@ -20,3 +20,15 @@ export class StoreConflictError extends StoreError {
     this.actualVersion = actualVersion;
   }
 }
+
+/** A write to a store that can only be read, such as env://. */
+export class StoreReadOnlyError extends StoreError {
+  readonly account: string;
+
+  constructor(location: string, account: string, detail: string) {
+    super('store_read_only', `Cannot store the record of account "${account}": the store ${location} is read-only (${detail}).`, {
+      hint: 'Use a writable store (file://, vault:// or exec://) to apply changes; env:// serves plans and applies that change nothing.',
+    });
+    this.account = account;
+  }
+}

@@ -31,6 +31,7 @@ interface CachedContents {
  */
 export class FileStore implements SecretStore {
   readonly location: string;
+  readonly writable = true;
   readonly #path: string;
   readonly #lockPath: string;
   readonly #key: AgeKey;

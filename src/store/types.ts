@@ -71,6 +71,11 @@ export interface VersionedRecord {
 export interface SecretStore {
   /** The store's location for messages, with any credential removed. */
   readonly location: string;
+  /**
+   * False for a store that can only be read, such as env://. Callers check it before they
+   * start work that must write, so that the work is rejected before it changes anything.
+   */
+  readonly writable: boolean;
   /** Reads one account's record; an absent account reads as an empty record at version 0. */
   read(account: string): Promise<VersionedRecord>;
   /**
