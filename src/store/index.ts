@@ -1,7 +1,13 @@
 export { DEFAULT_SCRYPT_WORK_FACTOR, IdentityKey, PASSPHRASE_VARIABLE, PassphraseKey, type AgeKey } from './age-key.js';
-export { StoreConflictError, StoreError } from './errors.js';
+export { EnvStore, openEnvStore } from './env-store.js';
+export { StoreConflictError, StoreError, StoreReadOnlyError } from './errors.js';
+export { DEFAULT_HELPER_TIMEOUT_SECONDS, EXEC_PROTOCOL_VERSION, ExecStore, openExecStore, type ExecStoreOptions } from './exec-store.js';
 export { DEFAULT_IDENTITY_FILE, IDENTITY_VARIABLE, resolveFileStoreKey } from './file-store-key.js';
 export { FileStore, type FileStoreOptions } from './file-store.js';
 export { createIdentityFile, readIdentityFile, type IdentityFile } from './identity.js';
+export { migrateStore, sameRecord, type MigratedRecord, type MigrateOptions, type MigrationOutcome } from './migrate.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export * from './types.js';
+export { DEFAULT_VAULT_ADDR, parseVaultUrl, readVaultSettings, type VaultSettings, type VaultTarget } from './vault-config.js';
+export { VaultConnection } from './vault-http.js';
+export { openVaultStore, VAULT_FORMAT_VERSION, VaultStore } from './vault-store.js';
