@@ -175,9 +175,9 @@ describe('openStore URL', () => {
     assert.equal((await byPath.read('a')).version, 1);
   });
 
-  it('rejects other schemes', async () => {
-    for (const url of ['vault://kv/tfa', 'exec:///usr/bin/helper', 'env://TFA']) {
-      await assert.rejects(openStore(url, { env: {} }), assertStoreError('store_url_unsupported', url, 'file://'));
+  it('rejects unknown schemes', async () => {
+    for (const url of ['s3://bucket/secrets.age', 'https://example.test/secrets.age', 'aws-sm://tfa']) {
+      await assert.rejects(openStore(url, { env: {} }), assertStoreError('store_url_unsupported', url, 'file://', 'vault://', 'exec://', 'env://'));
     }
   });
 
