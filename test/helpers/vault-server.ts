@@ -58,6 +58,8 @@ export interface FakeVault {
   revokeToken(token: string): void;
   seal(): void;
   unseal(): void;
+  /** Fails the next `count` requests with `status` and `errors`, as an overloaded server or proxy would. */
+  failNext(count: number, status: number, errors?: string[]): void;
   /** The latest data of MOUNT/PATH (PATH without data/), or undefined. */
   secret(mount: string, path: string): Record<string, unknown> | undefined;
   /** The current version of MOUNT/PATH, or 0. */
@@ -91,6 +93,7 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Fa
       state.tokens.delete(token);
       state.readOnlyTokens.delete(token);
     },
+    failNext: (count, status, errors = []) => void (state.failures = { count, status, errors }),
     seal: () => void (state.sealed = true),
     unseal: () => void (state.sealed = false),
     secret: (mount, path) => state.latest(mount, path),
@@ -123,6 +126,7 @@ class VaultState {
   readonly requests: FakeVaultRequest[] = [];
   casMismatches = 0;
   sealed = false;
+  failures: { count: number; status: number; errors: string[] } | undefined;
   readonly #options: FakeVaultOptions;
   readonly #mounts: Map<string, 1 | 2>;
   readonly #tokenExpiry = new Map<string, number>();
@@ -146,6 +150,10 @@ class VaultState {
       reply(response, status, payload);
     };
 
+    if (this.failures !== undefined && this.failures.count > 0) {
+      this.failures.count -= 1;
+      return send(this.failures.status, { errors: this.failures.errors });
+    }
     if (this.sealed) return send(503, { errors: ['Vault is sealed'] });
     if (!url.pathname.startsWith('/v1/')) return send(404, { errors: [] });
     const path = decodeURIComponent(url.pathname.slice('/v1/'.length));
@@ -206,8 +214,8 @@ class VaultState {
 
   #login(body: unknown): [number, unknown] {
     const appRole = this.#options.appRole;
-    const given = isRecord(body) ? body : {};
-    if (appRole === undefined || given['role_id'] !== appRole.roleId || given['secret_id'] !== appRole.secretId) {
+    const credentials = isRecord(body) ? body : {};
+    if (appRole === undefined || credentials['role_id'] !== appRole.roleId || credentials['secret_id'] !== appRole.secretId) {
       return [400, { errors: ['invalid role or secret ID'] }];
     }
 
