@@ -7,6 +7,8 @@ import type { Readable } from 'node:stream';
 
 export interface Writer {
   write(text: string): void;
+  /** True when the writer is a terminal; process.stdout and process.stderr set it. */
+  isTTY?: boolean;
 }
 
 export interface CliIo {

@@ -9,11 +9,13 @@ import { TfaError } from '../errors.js';
 import { applyCommand } from './commands/apply.js';
 import { emulatorCommand, FAULTS_HELP } from './commands/emulator.js';
 import { importCommand } from './commands/import.js';
+import { driftCommand } from './commands/drift.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliIo } from './io.js';
 import { styleFor } from './io.js';
-import { type GlobalOptions, parseCount, parseRetry } from './options.js';
+import { addFleetOptions, formatOption, rotateOption } from './fleet-options.js';
+import { type GlobalOptions, parseCount, parseRetry, parseStaleAfter } from './options.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,7 +43,7 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .option('--explain', 'log every request and answer to stderr, with secrets redacted')
     .option('--debug', 'show stack traces for errors');
 
-  const fileOption = () => new Option('-f, --file <path...>', 'manifest file (default: tfa-gitops.yaml)');
+  const fileOption = () => new Option('-f, --file <path...>', 'manifest files or folders; repeat or list several (default: tfa-gitops.yaml)');
 
   program
     .command('validate')
@@ -49,26 +51,41 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .addOption(fileOption())
     .action(async (flags: { file?: string[] }) => setCode(await validateCommand(flags.file, io)));
 
-  program
+  const plan = program
     .command('plan')
     .description('show the changes apply would make')
     .addOption(fileOption())
-    .option('--json', 'print the plan as JSON')
-    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none')
-    .action(async (flags, command: Command) => setCode(await planCommand(flags, globals(command), io, stdoutIsTerminal)));
+    .addOption(formatOption('plan'))
+    .addOption(new Option('--json', 'print the plan as JSON (the same as --format json)'))
+    .option('--out <file>', 'also save the plan, without secrets, for "tfa-gitops apply FILE" (mode 0600)')
+    .addOption(rotateOption())
+    .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none');
+  addFleetOptions(plan).action(async (flags, command: Command) => setCode(await planCommand(flags, globals(command), io, stdoutIsTerminal)));
 
-  program
+  const apply = program
     .command('apply')
-    .description('change the accounts to match the manifest')
+    .description('change the accounts to match the manifest, or apply a plan saved by "plan --out"')
+    .argument('[plan-file]', 'a plan saved by "tfa-gitops plan --out"; applies exactly that plan, once, without asking')
     .addOption(fileOption())
     .option('--auto-approve', 'apply without asking (needed without a terminal)')
-    .option('--rotate <account/label...>', 'enroll a new seed for a TOTP method and remove the old one')
+    .addOption(rotateOption())
     .addOption(
       new Option('--max-deletes <n>', 'stop when the plan removes more than this many methods from one account')
         .argParser(parseCount('--max-deletes'))
         .default(1),
-    )
-    .action(async (flags, command: Command) => setCode(await applyCommand(flags, globals(command), io, stdoutIsTerminal)));
+    );
+  addFleetOptions(apply).action(async (planFile: string | undefined, flags, command: Command) =>
+    setCode(await applyCommand(planFile, flags, globals(command), io, stdoutIsTerminal)),
+  );
+
+  const drift = program
+    .command('drift')
+    .description('report how the accounts differ from the manifest, changing nothing')
+    .addOption(fileOption())
+    .addOption(formatOption('report'))
+    .addOption(new Option('--stale-after <days>', 'also report methods not used (or, never used, not added) for more than DAYS days').argParser(parseStaleAfter))
+    .option('--detailed-exitcode', 'exit 2 when an account has drifted, 0 when none has');
+  addFleetOptions(drift).action(async (flags, command: Command) => setCode(await driftCommand(flags, globals(command), io, stdoutIsTerminal)));
 
   program
     .command('import')

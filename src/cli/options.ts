@@ -29,3 +29,32 @@ export function parseCount(flag: string): (value: string) => number {
     return count;
   };
 }
+
+/** Default for `--parallelism`: accounts planned or applied at once. */
+export const DEFAULT_PARALLELISM = 8;
+const MAX_PARALLELISM = 256;
+
+export function parseParallelism(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PARALLELISM) {
+    throw new InvalidArgumentError(`--parallelism takes a whole number from 1 to ${MAX_PARALLELISM}, got "${value}"`);
+  }
+  return count;
+}
+
+/** Parses `--stale-after DAYS`: a number of days greater than 0, fractions allowed. */
+export function parseStaleAfter(value: string): number {
+  const days = Number(value);
+  if (value.trim() === '' || !Number.isFinite(days) || days <= 0) {
+    throw new InvalidArgumentError(`--stale-after takes a number of days greater than 0, e.g. 90, got "${value}"`);
+  }
+  return days;
+}
+
+/** Adds each use of a repeatable option to the list. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export type OutputFormat = 'human' | 'json' | 'markdown' | 'junit';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['human', 'json', 'markdown', 'junit'];

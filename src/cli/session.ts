@@ -15,19 +15,41 @@ import type { DesiredAccount, Manifest } from '../manifest/types.js';
 import { planAccount } from '../plan/planner.js';
 import type { AccountPlan } from '../plan/types.js';
 import { openStore } from '../store/open.js';
-import type { SecretStore } from '../store/types.js';
+import type { SecretStore, VersionedRecord } from '../store/types.js';
+import type { TfaStatus } from '../api/types.js';
 import { type CliIo, logLine } from './io.js';
 import { DEFAULT_MANIFEST, DEFAULT_URL, type GlobalOptions } from './options.js';
+import { type Selection, selectAccounts } from './selection.js';
 
 export interface Target {
   desired: DesiredAccount;
   client: VastClient;
 }
 
+/** An account the run could not start on, with the reason shown to the user. */
+export interface FailedAccount {
+  account: string;
+  error: string;
+}
+
 export interface Session {
   manifest: Manifest;
   store: SecretStore;
+  /** The selected accounts that have a client, in manifest order. */
   targets: Target[];
+  /** Selected accounts whose API key could not be found (only when `fleet` was passed). */
+  unavailable: FailedAccount[];
+}
+
+/** Options of a run over many accounts: the accounts it picks. */
+export interface FleetOptions {
+  selection?: Selection;
+  /** Only these accounts, e.g. those of a saved plan; applied before `selection`. */
+  only?: readonly string[];
+}
+
+export function errorText(error: Error): string {
+  return error instanceof TfaError && error.hint ? `${error.message}; ${error.hint}` : error.message;
 }
 
 export function serverUrl(options: GlobalOptions, io: CliIo): string {
@@ -83,17 +105,30 @@ export function manifestPaths(files: string[] | undefined, io: CliIo): string[] 
   return given.map((file) => resolve(io.cwd, file));
 }
 
-export async function openSession(files: string[] | undefined, options: GlobalOptions, io: CliIo): Promise<Session> {
-  const manifest = await loadManifest(manifestPaths(files, io));
+/**
+ * Loads the manifest, opens the store and makes a client per account. Without `fleet`, a
+ * missing API key throws; with it, the account goes to `unavailable` and the others go on.
+ */
+export async function openSession(files: string[] | undefined, options: GlobalOptions, io: CliIo, fleet?: FleetOptions): Promise<Session> {
+  const manifest = await loadManifest(manifestPaths(files, io), { cwd: io.cwd });
+  const baseUrl = serverUrl(options, io);
+  const accounts = chooseAccounts(manifest, fleet);
   const store = await openStore(manifest.store, {
     env: io.env,
     onNotice: (message) => logLine(io, 'store', { message }),
   });
 
-  const baseUrl = serverUrl(options, io);
   const targets: Target[] = [];
-  for (const desired of manifest.accounts) {
-    const apiKey = await accountKey(desired, options, io);
+  const unavailable: FailedAccount[] = [];
+  for (const desired of accounts) {
+    let apiKey: string;
+    try {
+      apiKey = await accountKey(desired, options, io);
+    } catch (error) {
+      if (!fleet || !(error instanceof TfaError)) throw error;
+      unavailable.push({ account: desired.name, error: errorText(error) });
+      continue;
+    }
     const client = new VastClient({
       baseUrl,
       apiKey,
@@ -118,12 +153,26 @@ export async function openSession(files: string[] | undefined, options: GlobalOp
     });
     targets.push({ desired, client });
   }
-  return { manifest, store, targets };
+  return { manifest, store, targets, unavailable };
+}
+
+function chooseAccounts(manifest: Manifest, fleet: FleetOptions | undefined): DesiredAccount[] {
+  if (!fleet) return manifest.accounts;
+
+  const only = fleet.only ? new Set(fleet.only) : undefined;
+  const candidates = only ? manifest.accounts.filter((a) => only.has(a.name)) : manifest.accounts;
+  const names = new Set(selectAccounts(candidates.map((a) => a.name), fleet.selection ?? { patterns: [] }));
+  return candidates.filter((a) => names.has(a.name));
 }
 
 export interface Observation {
   target: Target;
   plan?: AccountPlan;
+  /** The status and store record the plan was made from. */
+  observed?: TfaStatus;
+  stored?: VersionedRecord;
+  /** The server's time when the status was read, from its Date header; local time without one. */
+  serverNowSeconds?: number;
   error?: Error;
 }
 
@@ -131,14 +180,16 @@ export interface Observation {
 export async function observe(target: Target, store: SecretStore, rotate?: ReadonlySet<string>): Promise<Observation> {
   try {
     const [observed, stored] = await Promise.all([target.client.getStatus(), store.read(target.desired.name)]);
+    const localNowMs = Date.now();
     const plan = planAccount({
       desired: target.desired,
       observed,
       stored: stored.record,
-      nowSeconds: Date.now() / 1000,
+      nowSeconds: localNowMs / 1000,
       ...(rotate ? { rotate } : {}),
     });
-    return { target, plan };
+    const serverNowSeconds = (localNowMs + (target.client.clockOffsetMs ?? 0)) / 1000;
+    return { target, plan, observed, stored, serverNowSeconds };
   } catch (error) {
     return { target, error: error instanceof Error ? error : new Error(String(error)) };
   }

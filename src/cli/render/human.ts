@@ -3,6 +3,7 @@
 import type { AccountPlan, Action } from '../../plan/types.js';
 import { describeVerifier } from '../../plan/verifier.js';
 import type { Style } from '../io.js';
+import type { FailedAccount } from '../session.js';
 
 export interface Summary {
   add: number;
@@ -55,8 +56,21 @@ function actionLines(action: Action, style: Style): string[] {
   return lines;
 }
 
-/** Renders every account's plan; failed accounts are listed by the caller. */
-export function renderHuman(plans: readonly AccountPlan[], style: Style): string {
+const PLAIN: Style = { bold: (t) => t, green: (t) => t, yellow: (t) => t, red: (t) => t, dim: (t) => t };
+
+/** Returns an action as one line without colour, e.g. `+ create totp method "ci-bot"`. */
+export function actionText(action: Action): string {
+  return (actionLines(action, PLAIN)[0] ?? '').trim();
+}
+
+/** Lists the accounts that could not be planned, each with the reason. */
+export function failedLines(failed: readonly FailedAccount[], style: Style): string[] {
+  if (failed.length === 0) return [];
+  return [style.red(`Failed: ${failed.length} account(s) could not be read:`), ...failed.map((f) => style.red(`  x ${f.account}: ${f.error}`)), ''];
+}
+
+/** Renders every account's plan, then the accounts that failed. */
+export function renderHuman(plans: readonly AccountPlan[], style: Style, failed: readonly FailedAccount[] = []): string {
   const out: string[] = [];
   const changed = plans.filter((p) => p.actions.length > 0);
   const drifted = plans.filter((p) => p.drift.length > 0);

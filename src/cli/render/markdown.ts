@@ -1,0 +1,114 @@
+/**
+ * Plans and drift reports as GitHub-flavoured Markdown, for a pull-request comment or
+ * `$GITHUB_STEP_SUMMARY`: a summary table of the accounts with changes or errors, then a
+ * section per account. Accounts without changes are counted, not listed, so that the table
+ * stays readable for a large fleet.
+ */
+
+import type { AccountDrift } from '../../plan/drift.js';
+import { summarizeDrift } from '../../plan/drift.js';
+import type { AccountPlan } from '../../plan/types.js';
+import { describeVerifier } from '../../plan/verifier.js';
+import type { FailedAccount } from '../session.js';
+import { fixText } from './drift-human.js';
+import { escapeMarkdown } from './escape.js';
+import { actionText, summarize } from './human.js';
+
+/**
+ * Characters the per-account sections may take in all. GitHub rejects a comment longer than
+ * 65,536 characters; the rest of that is left for the table.
+ */
+export const SECTION_BUDGET = 50_000;
+
+function code(text: string): string {
+  // Account names are [a-z0-9._-] (the manifest schema), so no backtick can end the span early.
+  return `\`${text}\``;
+}
+
+/** Appends sections until the budget is spent, then a line saying how many were left out. */
+function appendSections(out: string[], sections: string[][], what: string): void {
+  let used = 0;
+  for (const [index, section] of sections.entries()) {
+    const size = section.reduce((sum, line) => sum + line.length + 1, 0);
+    if (used + size > SECTION_BUDGET) {
+      out.push(`_${sections.length - index} more ${what} left out to keep this comment within GitHub's size limit; the JSON output (--format json) lists them all._`, '');
+      return;
+    }
+    used += size;
+    out.push(...section);
+  }
+}
+
+export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readonly FailedAccount[]): string {
+  const total = summarize(plans);
+  const changed = plans.filter((p) => p.actions.length > 0 || p.blockers.length > 0);
+  const out: string[] = ['### tfa-gitops plan', ''];
+
+  const accounts = plans.length + failed.length;
+  out.push(
+    changed.length === 0 && failed.length === 0
+      ? `**No changes.** All ${accounts} account(s) match the manifest.`
+      : `**Plan: ${total.add} to add, ${total.change} to change, ${total.remove} to remove** in ${changed.length} of ${accounts} account(s)` +
+          `${failed.length > 0 ? `; ${failed.length} account(s) failed` : ''}.`,
+    '',
+  );
+  if (changed.length === 0 && failed.length === 0) return `${out.join('\n')}\n`;
+
+  out.push('| Account | Result | Add | Change | Remove |', '| --- | --- | ---: | ---: | ---: |');
+  for (const plan of changed) {
+    const counts = summarize([plan]);
+    const result = plan.blockers.length > 0 ? 'blocked' : 'changes';
+    out.push(`| ${code(plan.account)} | ${result} | ${counts.add} | ${counts.change} | ${counts.remove} |`);
+  }
+  for (const { account } of failed) out.push(`| ${code(account)} | failed | | | |`);
+  const unchanged = plans.length - changed.length;
+  out.push('', `${unchanged} account(s) without changes.`, '');
+
+  const sections = changed.map((plan) => {
+    const lines = [`#### ${code(plan.account)}`, ''];
+    for (const action of plan.actions) lines.push(`- ${escapeMarkdown(actionText(action))}: ${escapeMarkdown(action.reason)}`);
+    if (plan.authorization) lines.push(`- adding methods is authorized by ${escapeMarkdown(describeVerifier(plan.authorization))}`);
+    for (const blocker of plan.blockers) lines.push(`- **cannot apply:** ${escapeMarkdown(blocker)}`);
+    lines.push('');
+    return lines;
+  });
+  if (failed.length > 0) sections.push(['#### Failed accounts', '', ...failed.map((f) => `- ${code(f.account)}: ${escapeMarkdown(f.error)}`), '']);
+  appendSections(out, sections, 'account section(s)');
+  return `${out.join('\n')}\n`;
+}
+
+export function renderDriftMarkdown(accounts: readonly AccountDrift[]): string {
+  const summary = summarizeDrift(accounts);
+  const listed = accounts.filter((a) => a.status !== 'in-sync');
+  const out: string[] = ['### tfa-gitops drift', ''];
+
+  if (listed.length === 0) {
+    out.push(`**No drift.** All ${summary.accounts} account(s) match the manifest.`, '');
+    return `${out.join('\n')}\n`;
+  }
+  out.push(
+    `**Drift in ${summary.drifted} of ${summary.accounts} account(s)**, ${summary.findings} finding(s)` +
+      `${summary.failed > 0 ? `; ${summary.failed} account(s) failed` : ''}.`,
+    '',
+    '| Account | Result | Findings | Kinds |',
+    '| --- | --- | ---: | --- |',
+  );
+  for (const account of listed) {
+    const kinds = [...new Set(account.findings.map((f) => f.kind))].join(', ');
+    out.push(`| ${code(account.account)} | ${account.status} | ${account.findings.length} | ${kinds} |`);
+  }
+  out.push('', `${summary.inSync} account(s) in sync.`, '');
+
+  const sections = listed.map((account) => {
+    const lines = [`#### ${code(account.account)}`, ''];
+    if (account.error !== null) lines.push(`- **failed:** ${escapeMarkdown(account.error)}`);
+    for (const finding of account.findings) {
+      lines.push(`- **${finding.kind}**: ${escapeMarkdown(finding.reason)} (${escapeMarkdown(fixText(finding))})`);
+    }
+    for (const blocker of account.blockers) lines.push(`- **apply cannot fix it as it stands:** ${escapeMarkdown(blocker)}`);
+    lines.push('');
+    return lines;
+  });
+  appendSections(out, sections, 'account section(s)');
+  return `${out.join('\n')}\n`;
+}
