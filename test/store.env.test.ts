@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { EnvStore, openStore, StoreError, type AccountRecord } from '../src/store/index.js';
+import { EnvStore, openStore, requireWritable, StoreError, type AccountRecord } from '../src/store/index.js';
 
 const SEED = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
@@ -91,5 +91,19 @@ describe('env store', () => {
     for (const url of ['env://', 'env://1TFA', 'env://TFA-CI', 'env://TFA/CI']) {
       await assert.rejects(openStore(url, { env: {} }), storeError('store_url_invalid', url, 'PREFIX_<ACCOUNT>_RECORD'));
     }
+  });
+});
+
+describe('requireWritable', () => {
+  it('names every account to write', async () => {
+    const store = await openStore('env://TFA_CI', { env: {} });
+    assert.throws(() => requireWritable(store, ['ml-prod', 'ml-dev']), storeError('store_read_only', 'env://TFA_CI is read-only', 'records of accounts "ml-prod", "ml-dev"', 'store migrate'));
+    assert.throws(() => requireWritable(store, ['ml-prod']), storeError('store_read_only', 'the record of account "ml-prod"'));
+  });
+
+  it('passes writable stores and empty plans', async () => {
+    const store = await openStore('env://TFA_CI', { env: {} });
+    requireWritable(store, []);
+    requireWritable({ location: 'vault://secret/tfa', writable: true }, ['ml-prod']);
   });
 });

@@ -32,3 +32,18 @@ export class StoreReadOnlyError extends StoreError {
     this.account = account;
   }
 }
+
+/**
+ * Throws StoreError `store_read_only` when `store` cannot be written and `accounts` is not
+ * empty. An apply calls it before it acts, because even a plan that adds nothing to a record
+ * takes the account's apply lock, which is kept in the record.
+ */
+export function requireWritable(store: { location: string; writable: boolean }, accounts: readonly string[]): void {
+  if (store.writable || accounts.length === 0) return;
+
+  const names = accounts.map((account) => `"${account}"`).join(', ');
+  const records = accounts.length === 1 ? 'the record of account' : 'the records of accounts';
+  throw new StoreError('store_read_only', `Cannot apply: the store ${store.location} is read-only, and the plan must write ${records} ${names} (the apply lock, and any new seed or backup codes).`, {
+    hint: 'Apply with a writable store (file://, vault:// or exec://), for example by migrating the records with "tfa-gitops store migrate".',
+  });
+}

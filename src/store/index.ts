@@ -1,6 +1,6 @@
 export { DEFAULT_SCRYPT_WORK_FACTOR, IdentityKey, PASSPHRASE_VARIABLE, PassphraseKey, type AgeKey } from './age-key.js';
 export { EnvStore, openEnvStore } from './env-store.js';
-export { StoreConflictError, StoreError, StoreReadOnlyError } from './errors.js';
+export { requireWritable, StoreConflictError, StoreError, StoreReadOnlyError } from './errors.js';
 export { DEFAULT_HELPER_TIMEOUT_SECONDS, EXEC_PROTOCOL_VERSION, ExecStore, openExecStore, type ExecStoreOptions } from './exec-store.js';
 export { DEFAULT_IDENTITY_FILE, IDENTITY_VARIABLE, resolveFileStoreKey } from './file-store-key.js';
 export { FileStore, type FileStoreOptions } from './file-store.js';
