@@ -10,7 +10,7 @@ import { TfaError } from '../errors.js';
 import type { DesiredAccount } from '../manifest/types.js';
 import { planAccount } from '../plan/planner.js';
 import type { AccountPlan, Action, DeleteAction, RegenerateAction, ReplaceAction, UpdateAction } from '../plan/types.js';
-import { storeBackupCodes } from './backup-codes.js';
+import { retireBackupCodes, storeBackupCodes } from './backup-codes.js';
 import { type AccountRun, type ApplyOptions, emit } from './context.js';
 import { enroll } from './enroll.js';
 import { Journal } from './journal.js';
@@ -69,9 +69,11 @@ async function removeMethod(run: AccountRun, action: DeleteAction | ReplaceActio
 }
 
 async function regenerate(run: AccountRun, action: RegenerateAction | null): Promise<void> {
-  const answer = await withVerification(run, action?.verifier ?? null, new Set(), async (verifier) =>
-    run.client.regenerateBackupCodes(await verificationFor(run, verifier)),
-  );
+  const answer = await withVerification(run, action?.verifier ?? null, new Set(), async (verifier) => {
+    const verification = await verificationFor(run, verifier);
+    await retireBackupCodes(run);
+    return run.client.regenerateBackupCodes(verification);
+  });
   await storeBackupCodes(run, answer.backup_codes);
 }
 
