@@ -9,6 +9,7 @@
 import { relative, resolve } from 'node:path';
 import { TfaError } from '../../errors.js';
 import { checkDeleteLimit, DEFAULT_MAX_DELETES } from '../../plan/safety.js';
+import { requireWritable } from '../../store/errors.js';
 import type { AccountPlan } from '../../plan/types.js';
 import { executePlans, reportApply, splitBlocked } from '../execute.js';
 import { type CliIo, logLine, styleFor } from '../io.js';
@@ -67,6 +68,7 @@ export async function applySavedPlan(file: string, flags: ApplyFlags, options: G
     printFailures(blocked, io);
     const changed = runnable.filter((p) => p.actions.length > 0);
     checkDeleteLimit(changed, flags.maxDeletes ?? DEFAULT_MAX_DELETES);
+    requireWritable(session.store, changed.map((p) => p.account));
 
     // Marked before the first change: a run killed halfway must not leave a file that applies again.
     await markApplied(saved, false);

@@ -5,6 +5,7 @@
 
 import { TfaError } from '../../errors.js';
 import { checkDeleteLimit, DEFAULT_MAX_DELETES } from '../../plan/safety.js';
+import { requireWritable } from '../../store/errors.js';
 import { executePlans, reportApply, splitBlocked } from '../execute.js';
 import { type CliIo, styleFor } from '../io.js';
 import type { GlobalOptions } from '../options.js';
@@ -46,6 +47,7 @@ export async function applyCommand(
     const changed = runnable.filter((p) => p.actions.length > 0);
     if (changed.length === 0) return failed.length > 0 || blocked.length > 0 ? 1 : 0;
     checkDeleteLimit(changed, flags.maxDeletes ?? DEFAULT_MAX_DELETES);
+    requireWritable(session.store, changed.map((p) => p.account));
 
     if (!flags.autoApprove) {
       const answer = await ask(io, '\nDo you want to perform these actions? Only "yes" will be accepted: ', false, io.signal);
