@@ -5,7 +5,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { VastClient } from '../api/client.js';
 import { resolveApiKey } from '../api/key.js';
 import { redact } from '../api/redact.js';
@@ -116,6 +116,8 @@ export async function openSession(files: string[] | undefined, options: GlobalOp
   const store = await openStore(manifest.store, {
     env: io.env,
     onNotice: (message) => logLine(io, 'store', { message }),
+    // An exec:// helper runs in the manifest's folder, like code provider commands.
+    baseDir: manifest.files[0] === undefined ? io.cwd : dirname(resolve(io.cwd, manifest.files[0])),
   });
 
   const targets: Target[] = [];
