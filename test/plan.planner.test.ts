@@ -357,3 +357,16 @@ test('planner: retired method removed under report', () => {
   assert.equal(removal?.kind === 'delete' ? removal.methodId : null, 7);
   assert.deepEqual(result.drift, []);
 });
+
+test('planner: import placeholder label matches', () => {
+  const result = plan({
+    desired: account([totp('totp-7'), sms('sms-9', '+12125551234')]),
+    observed: status([live(7, 'totp', null), live(9, 'sms', null)]),
+    stored: stored([], 10),
+  });
+  assert.deepEqual(result.actions.map((a) => [a.kind, 'methodId' in a ? a.methodId : null]), [
+    ['repair', 7],
+    ['update', 9],
+  ]);
+  assert.deepEqual(result.drift, []);
+});

@@ -1,8 +1,8 @@
 /**
- * Sending SMS codes. The server refuses a second send to one number within a minute
- * (`tfa_challenge_exists`) and asks for a resend instead, so every challenge token is kept in
- * the store: a run that follows a killed or failed one resends the earlier challenge rather
- * than waiting.
+ * Sending SMS codes. The server rejects a second send to one number within a minute
+ * (`tfa_challenge_exists`) and expects a resend instead. Every challenge token is therefore
+ * kept in the store, so a run that follows a killed or failed one resends the earlier
+ * challenge rather than waiting.
  */
 
 import { TfaError } from '../errors.js';
@@ -75,7 +75,7 @@ export async function sendSmsCode(run: AccountRun, target: { phone: string } | {
     return secret;
   } catch (error) {
     if (apiCodeOf(error) !== 'tfa_challenge_exists') throw error;
-    throw new TfaError('sms_busy', `the server still refuses a new SMS code for "${run.desired.name}" a minute later`, {
+    throw new TfaError('sms_busy', `sending an SMS code for "${run.desired.name}" failed: the server still rejects a new code a minute later`, {
       hint: 'wait a few minutes, then run apply again',
     });
   }

@@ -44,6 +44,14 @@ function currentRecord(stored: AccountRecord, label: string): MethodRecord | und
   return records.find((r) => r.state === 'active') ?? records.find((r) => r.state === 'pending');
 }
 
+/**
+ * Tells whether a label is the placeholder `tfa-gitops import` writes for a method that has no
+ * label on the account: its type and id, e.g. "totp-12".
+ */
+function isPlaceholderFor(method: LiveMethod, label: string): boolean {
+  return method.label === null && label === `${method.method}-${method.id}`;
+}
+
 interface Matching {
   actions: Action[];
   /** Live method ids that the manifest accounts for. */
@@ -96,7 +104,7 @@ function matchTotp(want: DesiredTotpMethod, input: PlanInput, matching: Matching
     return;
   }
 
-  const sameLabel = observed.methods.filter((m) => free(m) && m.label === want.label);
+  const sameLabel = observed.methods.filter((m) => free(m) && (m.label === want.label || isPlaceholderFor(m, want.label)));
   const [first] = sameLabel;
   if (first && record && record.methodId === null) {
     matching.claimed.add(first.id);
@@ -129,7 +137,7 @@ function matchSms(want: DesiredSmsMethod, input: PlanInput, matching: Matching):
   const free = (m: LiveMethod) => m.method === 'sms' && !matching.claimed.has(m.id);
   const digits = lastFour(want.phone);
 
-  const sameLabel = observed.methods.filter((m) => free(m) && m.label === want.label);
+  const sameLabel = observed.methods.filter((m) => free(m) && (m.label === want.label || isPlaceholderFor(m, want.label)));
   const exact = sameLabel.find((m) => lastFour(m.phone_number ?? '') === digits);
   if (exact) {
     matching.claimed.add(exact.id);
@@ -201,7 +209,7 @@ function planRemovals(input: PlanInput, matching: Matching, drift: DriftItem[]):
     if (matching.claimed.has(live.id)) continue;
 
     // A retired seed belongs to a method a rotation replaced: removing it finishes the rotation,
-    // whatever `unmanaged` says.
+    // whatever the `unmanaged` setting is.
     if (stored.methods.some((r) => r.state === 'retired' && r.methodId === live.id)) {
       matching.claimed.add(live.id);
       matching.actions.push({
@@ -307,8 +315,8 @@ function assignVerifiers(input: PlanInput, actions: Action[], blockers: string[]
     }
   }
 
-  // A step that removes methods is verified by a method that stays; a TOTP method this
-  // apply enrolls stays, so it can verify when nothing older can.
+  // A step that removes methods is verified by a method that stays. A TOTP method that this
+  // apply enrolls stays, so it can verify when no older method can.
   const newTotp = actions.find(
     (a): a is CreateAction | ReplaceAction => (a.kind === 'create' || a.kind === 'repair' || a.kind === 'rotate') && a.type === 'totp',
   );

@@ -1,6 +1,6 @@
 /**
  * The deletion gate: a plan that removes more methods from one account than the threshold
- * stops before anything changes, and says which flag overrides it.
+ * stops before anything changes, and names the flag that overrides it.
  */
 
 import { TfaError } from '../errors.js';
