@@ -127,3 +127,23 @@ test('verify: locked method skipped', async () => {
     assert.ok(record.methods.every((r) => r.state === 'active'));
   });
 });
+
+test('verify: no third wrong code', async () => {
+  await withEmulator(async (emu) => {
+    const scenario = await startScenario(emu, SMS, '    verifyWith: [sms, email]\n');
+    await applyOk(scenario);
+    await scenario.writeRecord((record) => {
+      record.backupCodes = [];
+    });
+
+    // The SMS provider now prints a wrong code every time: two refusals, then email verifies.
+    await scenario.setManifest(SMS.replace('node read-outbox.mjs sms', 'echo 000000'), '    verifyWith: [sms, email]\n');
+    const result = await applyOk(scenario);
+    assert.match(result.stderr, /rejected \(2 of 2\): not trying it again/);
+
+    const live = await scenario.live();
+    assert.equal(live.methods[0].wrong_codes_total, 2);
+    assert.equal(live.methods[0].fail_count, 2, 'the method is not locked');
+    await assertInvariants(scenario);
+  });
+});

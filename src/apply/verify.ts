@@ -142,7 +142,8 @@ export async function withVerification<T>(
         if (!isWrongCode(error) && !isLockedError(error)) throw error;
         const failures = isLockedError(error) ? MAX_FAILURES_PER_VERIFIER : (run.failures.get(key) ?? 0) + 1;
         run.failures.set(key, failures);
-        emit(run, `${describeVerifier(verifier)} was refused (${failures} of ${MAX_FAILURES_PER_VERIFIER}); trying again`, 'warning');
+        const next = failures < MAX_FAILURES_PER_VERIFIER ? 'trying it again' : 'not trying it again in this run';
+        emit(run, `${describeVerifier(verifier)} was rejected (${failures} of ${MAX_FAILURES_PER_VERIFIER}): ${next}`, 'warning');
         if (failures < MAX_FAILURES_PER_VERIFIER) continue;
       }
     }
