@@ -13,7 +13,8 @@ export function addFleetOptions(command: Command): Command {
 }
 
 export function formatOption(what: string): Option {
-  return new Option('--format <format>', `how to print the ${what}`).choices(OUTPUT_FORMATS).default('human');
+  // No commander default: plan must tell an explicit --format from none to allow --json.
+  return new Option('--format <format>', `how to print the ${what} (default: human)`).choices(OUTPUT_FORMATS);
 }
 
 export function rotateOption(): Option {

@@ -1,7 +1,7 @@
 /**
  * A fleet of emulator accounts with a folder manifest: several YAML files in `manifests/`,
  * each account with its own API key in its own environment variable, and a code provider
- * that reads the emulator's outbox for whichever account the tool asks about.
+ * that reads the emulator's outbox for the account named in TFA_GITOPS_ACCOUNT.
  */
 
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
