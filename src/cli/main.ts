@@ -12,6 +12,7 @@ import { importCommand } from './commands/import.js';
 import { driftCommand } from './commands/drift.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
+import { unlockCommand } from './commands/unlock.js';
 import type { CliIo } from './io.js';
 import { styleFor } from './io.js';
 import { addFleetOptions, formatOption, rotateOption } from './fleet-options.js';
@@ -93,6 +94,14 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .requiredOption('--account <name>', 'the account name to write in the manifest')
     .option('--store <url>', 'the store to look for seeds in', 'file://.tfa-gitops/secrets.age')
     .action(async (flags, command: Command) => setCode(await importCommand(flags, globals(command), io)));
+
+  program
+    .command('unlock')
+    .description("remove an account's apply lock that a killed or lost run left behind")
+    .argument('<account>', 'the account name in the manifest')
+    .addOption(fileOption())
+    .option('--force', 'remove the lock even when its holder still runs on this host')
+    .action(async (account: string, flags) => setCode(await unlockCommand(account, flags, io)));
 
   program
     .command('emulator')
