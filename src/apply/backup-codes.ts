@@ -24,7 +24,7 @@ export async function storeBackupCodes(run: AccountRun, codes: string[]): Promis
 /**
  * Marks every stored backup code used before a regeneration is sent. The server invalidates
  * them all when it acts, so if its response is lost (or the run is killed), the store must
- * not go on counting them: the next plan then sees too few and regenerates again.
+ * not go on counting them. The next plan then counts too few and regenerates again.
  */
 export async function retireBackupCodes(run: AccountRun): Promise<void> {
   if (run.journal.record.backupCodes.every((c) => c.used)) return;

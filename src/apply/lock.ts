@@ -46,6 +46,39 @@ export async function acquireLock(journal: Journal, nowMs = Date.now()): Promise
   return replaced ? { token, replaced } : { token };
 }
 
+/**
+ * Tells whether the lock's holder still runs: `running` or `gone` for a process on this
+ * host, `unknown` for one on another host, which cannot be checked from here.
+ * NOTE: a process id that an unrelated process reused also reads as `running`.
+ */
+export function holderState(lock: LockRecord): 'running' | 'gone' | 'unknown' {
+  if (lock.host !== hostname()) return 'unknown';
+  if (lock.pid === process.pid) return 'running';
+  try {
+    process.kill(lock.pid, 0);
+    return 'running';
+  } catch (error) {
+    // EPERM means that the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'running' : 'gone';
+  }
+}
+
+/**
+ * Removes the account's lock whoever holds it, and returns the lock it removed, or undefined
+ * when there was none. `tfa-gitops unlock` calls it once the user has decided that the
+ * holder is gone.
+ */
+export async function breakLock(journal: Journal): Promise<LockRecord | undefined> {
+  let removed: LockRecord | undefined;
+  if (journal.record.lock === undefined) return undefined;
+
+  await journal.update((record) => {
+    removed = record.lock;
+    delete record.lock;
+  });
+  return removed;
+}
+
 /** Releases the lock if this run still holds it. */
 export async function releaseLock(journal: Journal, token: string): Promise<void> {
   await journal.update((record) => {
