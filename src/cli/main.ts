@@ -12,6 +12,7 @@ import { importCommand } from './commands/import.js';
 import { driftCommand } from './commands/drift.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
+import { type MigrateFlags, storeMigrateCommand } from './commands/store.js';
 import { unlockCommand } from './commands/unlock.js';
 import type { CliIo } from './io.js';
 import { styleFor } from './io.js';
@@ -102,6 +103,17 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .addOption(fileOption())
     .option('--force', 'remove the lock even when its holder still runs on this host')
     .action(async (account: string, flags) => setCode(await unlockCommand(account, flags, io)));
+
+  program
+    .command('store')
+    .description('work with secret stores')
+    .command('migrate')
+    .description('copy every record from one secret store to another, and read each copy back')
+    .requiredOption('--from <url>', 'the store to copy from: a path, file://PATH, vault://MOUNT/PATH, exec://COMMAND or env://PREFIX')
+    .requiredOption('--to <url>', 'the store to copy to; env:// is read-only')
+    .option('--force', 'replace destination records that differ from the source')
+    .option('--account <name...>', 'copy only these accounts (repeatable)')
+    .action(async (flags: MigrateFlags) => setCode(await storeMigrateCommand(flags, io)));
 
   program
     .command('emulator')
