@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { storeMigrateCommand } from '../src/cli/commands/store.js';
 import type { CliIo } from '../src/cli/io.js';
 import { migrateStore, openStore, StoreError, type AccountRecord, type SecretStore } from '../src/store/index.js';
+import { runCli } from './helpers/cli.js';
 import { withFakeVault, type FakeVault } from './helpers/vault-server.js';
 
 const folders: string[] = [];
@@ -208,3 +209,58 @@ describe('store migrate command', () => {
     );
   });
 });
+
+describe('tfa-gitops store migrate', () => {
+  it('moves records to Vault and back', async () => {
+    await withFakeVault(async (vault) => {
+      const source = await fileStoreWith(records());
+      const folder = join(source.path, '..');
+      const env = vaultEnv(vault);
+
+      const toVault = await runCli(['store', 'migrate', '--from', 'secrets.age', '--to', 'vault://secret/tfa'], { cwd: folder, env });
+      assert.equal(toVault.code, 0, toVault.stderr);
+      const fromVault = await runCli(['store', 'migrate', '--from', 'vault://secret/tfa', '--to', 'file://copy/secrets.age'], { cwd: folder, env });
+      assert.equal(fromVault.code, 0, fromVault.stderr);
+      assert.match(fromVault.stderr, /^store: message=.*identity/m, 'the new file store announces its identity file');
+
+      const copy = await openStore(pathToFileURL(join(folder, 'copy', 'secrets.age')).href, { env: {} });
+      assert.deepEqual(await readAll(copy), records());
+      assert.deepEqual(await readAll(copy), await readAll(source.store));
+    });
+  });
+
+  it('copies the named accounts', async () => {
+    const source = await fileStoreWith(records());
+    const folder = join(source.path, '..');
+
+    const result = await runCli(['store', 'migrate', '--from', 'secrets.age', '--to', 'other.age', '--account', 'ml-prod', '--account', 'ml-dev'], { cwd: folder });
+    assert.equal(result.code, 0, result.stderr);
+    const other = await openStore(pathToFileURL(join(folder, 'other.age')).href, { env: {} });
+    assert.deepEqual(await other.list(), ['ml-dev', 'ml-prod']);
+  });
+
+  it('prints a conflict with its hint', async () => {
+    const source = await fileStoreWith(records());
+    const folder = join(source.path, '..');
+    const destination = await openStore(pathToFileURL(join(folder, 'other.age')).href, { env: {} });
+    await destination.write('ml-dev', { methods: [], backupCodes: [{ code: 'zzzzzzzz', used: false }] }, 0);
+
+    const result = await runCli(['store', 'migrate', '--from', 'secrets.age', '--to', 'other.age'], { cwd: folder });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^Error: Cannot migrate to .*other\.age: it already contains a different record for "ml-dev"\. Nothing was copied\.$/m);
+    assert.match(result.stderr, /--force/);
+    assert.deepEqual(await destination.list(), ['ml-dev']);
+
+    const forced = await runCli(['store', 'migrate', '--from', 'secrets.age', '--to', 'other.age', '--force'], { cwd: folder });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /^replaced  ml-dev /m);
+  });
+
+  it('requires --from and --to', async () => {
+    const folder = await tempFolder();
+    const result = await runCli(['store', 'migrate', '--from', 'secrets.age'], { cwd: folder });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--to <url>/);
+  });
+});
+
