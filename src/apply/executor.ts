@@ -9,9 +9,10 @@ import { OutcomeUnknownError } from '../api/errors.js';
 import { TfaError } from '../errors.js';
 import type { DesiredAccount } from '../manifest/types.js';
 import { planAccount } from '../plan/planner.js';
+import { chooseVerifier } from '../plan/verifier.js';
 import type { AccountPlan, Action, DeleteAction, RegenerateAction, ReplaceAction, UpdateAction } from '../plan/types.js';
 import { retireBackupCodes, storeBackupCodes } from './backup-codes.js';
-import { type AccountRun, type ApplyOptions, emit } from './context.js';
+import { type AccountRun, type ApplyOptions, emit, nowSeconds } from './context.js';
 import { enroll } from './enroll.js';
 import { Journal } from './journal.js';
 import { acquireLock, describeLock, releaseLock } from './lock.js';
@@ -69,7 +70,12 @@ async function removeMethod(run: AccountRun, action: DeleteAction | ReplaceActio
 }
 
 async function regenerate(run: AccountRun, action: RegenerateAction | null): Promise<void> {
-  const answer = await withVerification(run, action?.verifier ?? null, new Set(), async (verifier) => {
+  // A regeneration that the plan did not list (the first method's lost codes) chooses its
+  // verifier now, among the methods this run enrolled.
+  const planned =
+    action?.verifier ??
+    chooseVerifier({ desired: run.desired, observed: run.observed, stored: run.journal.record, nowSeconds: nowSeconds(run) });
+  const answer = await withVerification(run, planned, new Set(), async (verifier) => {
     const verification = await verificationFor(run, verifier);
     await retireBackupCodes(run);
     return run.client.regenerateBackupCodes(verification);
