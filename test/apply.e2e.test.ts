@@ -7,6 +7,7 @@ import { runCli } from './helpers/cli.js';
 import { makeWorkspace, manifestFor } from './helpers/workspace.js';
 import { openStore } from '../src/store/open.js';
 import { pathToFileURL } from 'node:url';
+import { Readable } from 'node:stream';
 
 const ONE_TOTP = '      - { label: ci-bot, type: totp, primary: true }';
 const TWO_TOTP = `      - { label: ci-bot, type: totp }
@@ -117,4 +118,22 @@ test('apply: no terminal needs auto-approve', async () => {
   assert.equal(result.code, 1);
   assert.match(result.stderr, /--auto-approve/);
   assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test('apply: asks on a terminal', async () => {
+  await withEmulator(async (emu) => {
+    const account = await createAccount(emu.url);
+    const dir = await makeWorkspace(manifestFor(ONE_TOTP));
+    const env = { VAST_URL: emu.url, TEST_API_KEY: account.apiKey };
+
+    const declined = await runCli(['apply'], { cwd: dir, env, interactive: true, stdin: Readable.from(['no\n']) });
+    assert.equal(declined.code, 1);
+    assert.match(declined.stderr, /Do you want to perform these actions\?/);
+    assert.match(declined.stderr, /Apply cancelled\./);
+    assert.equal((await readState(emu.url)).accounts[0].methods.length, 0, 'nothing changed');
+
+    const accepted = await runCli(['apply'], { cwd: dir, env, interactive: true, stdin: Readable.from(['yes\n']) });
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.equal((await readState(emu.url)).accounts[0].methods.length, 1);
+  });
 });

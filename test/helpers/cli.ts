@@ -1,5 +1,6 @@
 /** Runs the CLI in-process with captured output, as the binary would run it. */
 
+import type { Readable } from 'node:stream';
 import { run } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -8,7 +9,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; interactive?: boolean }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; interactive?: boolean; stdin?: Readable },
+): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: options.cwd, NO_COLOR: '1', ...options.env };
@@ -18,6 +22,7 @@ export async function runCli(args: string[], options: { cwd: string; env?: NodeJ
     env,
     cwd: options.cwd,
     interactive: options.interactive ?? false,
+    ...(options.stdin ? { stdin: options.stdin } : {}),
   });
   return { code, stdout, stderr };
 }
