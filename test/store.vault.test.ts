@@ -194,6 +194,7 @@ describe('vault store', () => {
       await assert.rejects(store.write('ml-prod', record(), 1), (error: unknown) => {
         assert.ok(error instanceof StoreConflictError);
         assert.match(error.message, /account "ml-prod" in vault:\/\/secret\/tfa .* is at version 2, not the expected version 1/);
+        assert.match(error.message, /\(Vault on secret\/data\/tfa\/ml-prod: check-and-set parameter did not match the current version\)\.$/);
         return true;
       });
       assert.equal(vault.casMismatches, 1);

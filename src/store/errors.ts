@@ -9,10 +9,11 @@ export class StoreConflictError extends StoreError {
   readonly expectedVersion: number;
   readonly actualVersion: number;
 
-  constructor(location: string, account: string, expectedVersion: number, actualVersion: number) {
+  /** `detail` is the store's own word on the conflict, such as Vault's error message. */
+  constructor(location: string, account: string, expectedVersion: number, actualVersion: number, detail?: string) {
     super(
       'store_conflict',
-      `The record of account "${account}" in ${location} is at version ${actualVersion}, not the expected version ${expectedVersion}: another writer changed it.`,
+      `The record of account "${account}" in ${location} is at version ${actualVersion}, not the expected version ${expectedVersion}: another writer changed it${detail === undefined ? '' : ` (${detail})`}.`,
       { hint: 'Read the record again, reapply the change and write it with the new version.' },
     );
     this.account = account;

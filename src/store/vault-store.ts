@@ -64,9 +64,10 @@ export class VaultStore implements SecretStore {
       body: { data: { formatVersion: VAULT_FORMAT_VERSION, record }, options: { cas: expectedVersion } },
       action,
     });
-    if (reply.status === 400 && vaultErrors(reply).some((message) => message.includes(CAS_MISMATCH))) {
+    const casMismatch = reply.status === 400 ? vaultErrors(reply).find((message) => message.includes(CAS_MISMATCH)) : undefined;
+    if (casMismatch !== undefined) {
       const { version } = await this.read(account);
-      throw new StoreConflictError(this.location, account, expectedVersion, version);
+      throw new StoreConflictError(this.location, account, expectedVersion, version, `Vault on ${path}: ${casMismatch}`);
     }
     if (reply.status !== 200 && reply.status !== 204) throw this.#failure(reply, action);
 
