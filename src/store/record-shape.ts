@@ -4,8 +4,6 @@
  * never values, because the values are seeds and backup codes.
  */
 
-import type { AccountRecord } from './types.js';
-
 const METHOD_STATES = new Set(['pending', 'active', 'retired']);
 
 /** Returns why `value` is not an AccountRecord, or undefined when it is one. */
@@ -28,11 +26,6 @@ export function recordProblem(value: unknown): string | undefined {
   if (value['smsChallenges'] !== undefined && !Array.isArray(value['smsChallenges'])) return '"smsChallenges" is not an array';
   if (value['lock'] !== undefined && !isObject(value['lock'])) return '"lock" is not an object';
   return undefined;
-}
-
-/** Returns `value` typed as an AccountRecord when it has the shape of one. */
-export function asAccountRecord(value: unknown): AccountRecord | undefined {
-  return recordProblem(value) === undefined ? (value as AccountRecord) : undefined;
 }
 
 function methodProblem(method: unknown): string | undefined {
