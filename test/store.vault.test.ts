@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -407,6 +408,24 @@ describe('vault store AppRole', () => {
         await store.close();
       },
       { appRole },
+    );
+  });
+
+  it('logs in again before the lease ends', async () => {
+    await withFakeVault(
+      async (vault) => {
+        const env = { VAULT_ADDR: vault.url, VAULT_ROLE_ID: appRole.roleId, VAULT_SECRET_ID: appRole.secretId, HOME: '/nonexistent' };
+        const store = (await openStore('vault://secret/tfa', { env })) as VaultStore;
+        assert.equal(store.logins, 1);
+
+        // The lease is 1 s and the store renews with a tenth of it left.
+        await delay(950);
+        assert.equal(await store.write('ml-prod', record(), 0), 1);
+        assert.equal(store.logins, 2);
+        assert.deepEqual(vault.requests.filter((request) => request.status === 403), [], 'no request used an expired token');
+        await store.close();
+      },
+      { appRole: { ...appRole, leaseSeconds: 1 } },
     );
   });
 
