@@ -54,6 +54,7 @@ export async function executePlans(session: Session, plans: readonly AccountPlan
   const targets = new Map(session.targets.map((t) => [t.desired.name, t]));
   const progress = startProgress(io, 'apply', plans.length, { quiet: options.quiet === true });
   const runIo = progress.io;
+  session.log.io = runIo;
 
   try {
     return await mapLimit(plans, options.parallelism ?? DEFAULT_PARALLELISM, async (plan) => {
@@ -77,6 +78,7 @@ export async function executePlans(session: Session, plans: readonly AccountPlan
     });
   } finally {
     progress.finish();
+    session.log.io = io;
   }
 }
 

@@ -39,6 +39,8 @@ export interface Session {
   targets: Target[];
   /** Selected accounts whose API key could not be found (only when `fleet` was passed). */
   unavailable: FailedAccount[];
+  /** Where the clients' retry and --explain lines go; a progress display swaps in its own io. */
+  log: { io: CliIo };
 }
 
 /** Options of a run over many accounts: the accounts it picks. */
@@ -120,42 +122,56 @@ export async function openSession(files: string[] | undefined, options: GlobalOp
     baseDir: manifest.files[0] === undefined ? io.cwd : dirname(resolve(io.cwd, manifest.files[0])),
   });
 
+  const log = { io };
   const targets: Target[] = [];
   const unavailable: FailedAccount[] = [];
-  for (const desired of accounts) {
-    let apiKey: string;
-    try {
-      apiKey = await accountKey(desired, options, io);
-    } catch (error) {
-      if (!fleet || !(error instanceof TfaError)) throw error;
-      unavailable.push({ account: desired.name, error: errorText(error) });
-      continue;
+  try {
+    for (const desired of accounts) {
+      let apiKey: string;
+      try {
+        apiKey = await accountKey(desired, options, io);
+      } catch (error) {
+        if (!fleet || !(error instanceof TfaError)) throw error;
+        unavailable.push({ account: desired.name, error: errorText(error) });
+        continue;
+      }
+      targets.push({ desired, client: makeClient(desired.name, apiKey, baseUrl, options, log) });
     }
-    const client = new VastClient({
-      baseUrl,
-      apiKey,
-      retries: options.retry,
-      ...(io.signal ? { signal: io.signal } : {}),
-      onRetry: (event) =>
-        logLine(io, 'retry', { account: desired.name, method: event.method, path: event.path, attempt: event.attempt, delay_ms: event.delayMs, reason: event.reason }),
-      ...(options.explain
-        ? {
-            onExchange: (exchange) =>
-              logLine(io, 'explain', {
-                account: desired.name,
-                request: `${exchange.method} ${exchange.path}`,
-                attempt: exchange.attempt,
-                status: exchange.status ?? exchange.error ?? 'none',
-                ms: Math.round(exchange.durationMs),
-                body: exchange.requestBody === undefined ? undefined : JSON.stringify(redact(exchange.requestBody)),
-                answer: exchange.responseBody === undefined ? undefined : JSON.stringify(redact(exchange.responseBody)),
-              }),
-          }
-        : {}),
-    });
-    targets.push({ desired, client });
+  } catch (error) {
+    await store.close();
+    throw error;
   }
-  return { manifest, store, targets, unavailable };
+  return { manifest, store, targets, unavailable, log };
+}
+
+/**
+ * Makes one account's client. Every client uses the global fetch, so all accounts share one
+ * keep-alive connection pool per server.
+ */
+function makeClient(account: string, apiKey: string, baseUrl: string, options: GlobalOptions, log: { io: CliIo }): VastClient {
+  const io = log.io;
+  return new VastClient({
+    baseUrl,
+    apiKey,
+    retries: options.retry,
+    ...(io.signal ? { signal: io.signal } : {}),
+    onRetry: (event) =>
+      logLine(log.io, 'retry', { account, method: event.method, path: event.path, attempt: event.attempt, delay_ms: event.delayMs, reason: event.reason }),
+    ...(options.explain
+      ? {
+          onExchange: (exchange) =>
+            logLine(log.io, 'explain', {
+              account,
+              request: `${exchange.method} ${exchange.path}`,
+              attempt: exchange.attempt,
+              status: exchange.status ?? exchange.error ?? 'none',
+              ms: Math.round(exchange.durationMs),
+              body: exchange.requestBody === undefined ? undefined : JSON.stringify(redact(exchange.requestBody)),
+              answer: exchange.responseBody === undefined ? undefined : JSON.stringify(redact(exchange.responseBody)),
+            }),
+        }
+      : {}),
+  });
 }
 
 function chooseAccounts(manifest: Manifest, fleet: FleetOptions | undefined): DesiredAccount[] {

@@ -76,7 +76,7 @@ function checkRotate(manifest: Manifest, rotate: ReadonlyMap<string, ReadonlySet
 /** Picks the output format; `--json` is another spelling of `--format json`. */
 export function resolveFormat(flags: { json?: boolean; format?: OutputFormat }): OutputFormat {
   if (flags.json && flags.format !== undefined && flags.format !== 'json') {
-    throw new TfaError('invalid_format', `--json and --format ${flags.format} ask for two formats`, { hint: 'pass one of them; --json is the same as --format json' });
+    throw new TfaError('invalid_format', `--json conflicts with --format ${flags.format}`, { hint: 'pass one of them; --json is the same as --format json' });
   }
   return flags.json ? 'json' : (flags.format ?? 'human');
 }
@@ -104,6 +104,7 @@ export async function makePlan(
   const progress = startProgress(io, 'plan', session.targets.length + session.unavailable.length, { quiet: flags.quiet === true });
   for (let i = 0; i < session.unavailable.length; i++) progress.step(true);
   let observations: Observation[];
+  session.log.io = progress.io;
   try {
     observations = await mapLimit(session.targets, flags.parallelism ?? DEFAULT_PARALLELISM, async (target) => {
       const observation = await observe(target, session.store, rotate?.get(target.desired.name));
@@ -112,6 +113,7 @@ export async function makePlan(
     });
   } finally {
     progress.finish();
+    session.log.io = io;
   }
 
   const order = new Map(session.manifest.accounts.map((a, index) => [a.name, index]));
