@@ -191,3 +191,29 @@ test('plan file: printed plan rejected', async () => {
     assert.match(missing.stderr, /cannot read the plan file .*nope\.json \(ENOENT\)/);
   });
 });
+
+test('plan file: rotation applies as planned', async () => {
+  await withEmulator(async (emu) => {
+    const fleet = await makeFleet(emu.url, 1);
+    // Email verifies both steps, so the test never waits for a fresh TOTP step.
+    const manifest = manifestFile([]).replace('accounts:\n', `accounts:\n${accountYaml('svc-01', '    verifyWith: [email, totp, backupCode]\n')}`);
+    await writeFile(join(fleet.dir, 'manifests', 'team-01.yaml'), manifest);
+    const run = (args: string[]) => runCli(args, { cwd: fleet.dir, env: fleet.env });
+    assert.equal((await run(['apply', '-f', 'manifests', '--auto-approve'])).code, 0);
+    const before = (await liveAccount(emu.url, fleet.byName('svc-01').id)).methods[0];
+
+    const plan = await run(['plan', '-f', 'manifests', '--rotate', 'svc-01/ci-bot', '--out', 'plan.json']);
+    assert.equal(plan.code, 0, plan.stderr);
+    const saved = JSON.parse(await readFile(join(fleet.dir, 'plan.json'), 'utf8'));
+    assert.deepEqual(saved.saved.accounts['svc-01'].rotate, ['ci-bot']);
+    assert.deepEqual(saved.accounts[0].actions.map((a: { kind: string }) => a.kind), ['rotate']);
+
+    const applied = await run(['apply', 'plan.json']);
+    assert.equal(applied.code, 0, applied.stderr);
+    const after = (await liveAccount(emu.url, fleet.byName('svc-01').id)).methods;
+    assert.equal(after.length, 1);
+    assert.equal(after[0].label, 'ci-bot');
+    assert.notEqual(after[0].id, before.id);
+    assert.notEqual(after[0].secret, before.secret);
+  });
+});

@@ -13,7 +13,8 @@ import { actionText } from './human.js';
 
 interface TestCase {
   name: string;
-  failure?: { message: string; body: string[] };
+  /** `type` is `changes` for a plan and `drift` for a drift report. */
+  failure?: { type: string; message: string; body: string[] };
   error?: string;
 }
 
@@ -30,7 +31,7 @@ function renderSuite(suiteName: string, className: string, cases: readonly TestC
     const open = `    <testcase classname="${attr(className)}" name="${attr(testCase.name)}"`;
     if (testCase.failure) {
       out.push(`${open}>`);
-      out.push(`      <failure message="${attr(testCase.failure.message)}" type="drift">${text(testCase.failure.body.join('\n'))}</failure>`);
+      out.push(`      <failure message="${attr(testCase.failure.message)}" type="${attr(testCase.failure.type)}">${text(testCase.failure.body.join('\n'))}</failure>`);
       out.push('    </testcase>');
     } else if (testCase.error !== undefined) {
       out.push(`${open}>`);
@@ -56,7 +57,7 @@ export function renderPlanJunit(plans: readonly AccountPlan[], failed: readonly 
       ...plan.blockers.map((blocker) => `cannot apply: ${blocker}`),
     ];
     const message = plan.blockers.length > 0 ? `${count(plan.actions.length, 'change')}, blocked` : count(plan.actions.length, 'change');
-    return { name: plan.account, failure: { message, body } };
+    return { name: plan.account, failure: { type: 'changes', message, body } };
   });
   cases.push(...failed.map((f) => ({ name: f.account, error: f.error })));
   return renderSuite('tfa-gitops plan', 'tfa-gitops.plan', cases);
@@ -68,7 +69,7 @@ export function renderDriftJunit(accounts: readonly AccountDrift[]): string {
     if (account.status === 'in-sync') return { name: account.account };
     const kinds = [...new Set(account.findings.map((f) => f.kind))].join(', ');
     const body = account.findings.map((f) => `${f.kind}: ${f.reason} (${fixText(f)})`);
-    return { name: account.account, failure: { message: `${count(account.findings.length, 'finding')}: ${kinds}`, body } };
+    return { name: account.account, failure: { type: 'drift', message: `${count(account.findings.length, 'finding')}: ${kinds}`, body } };
   });
   return renderSuite('tfa-gitops drift', 'tfa-gitops.drift', cases);
 }
