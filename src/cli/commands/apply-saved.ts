@@ -77,7 +77,8 @@ export async function applySavedPlan(file: string, flags: ApplyFlags, options: G
       quiet: flags.quiet === true,
       rotate: (account) => rotate.get(account),
     });
-    await markApplied(saved, true);
+    // The file is already marked as started, so a failure to record the end changes nothing.
+    await markApplied(saved, true).catch((error: Error) => logLine(io, 'warning', { message: `cannot record the end of the apply: ${error.message}` }));
     return reportApply(io, changed, results, [...failed, ...blocked]);
   } finally {
     await session.store.close();
