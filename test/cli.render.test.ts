@@ -163,10 +163,15 @@ test('markdown: large fleet fits a comment', () => {
     error: null,
   }));
   const markdown = renderDriftMarkdown(many);
-  assert.equal(parseMarkdownTable(markdown).length, 3000, 'the table lists every drifted account');
+  assert.ok(markdown.length < 65_536, `${markdown.length} characters`);
+
+  const rows = parseMarkdownTable(markdown);
+  assert.ok(rows.length > 100);
+  assert.ok(rows.length < 3000);
+  assert.match(markdown, new RegExp(`_${3000 - rows.length} more table row\\(s\\) left out`));
+
   const sections = markdown.split('\n').filter((line) => line.startsWith('#### '));
-  assert.ok(sections.length < 3000);
+  assert.ok(sections.length > 100);
   assert.match(markdown, new RegExp(`_${3000 - sections.length} more account section\\(s\\) left out`));
-  const sectionText = markdown.slice(markdown.indexOf('#### '));
-  assert.ok(sectionText.length <= SECTION_BUDGET + 500);
+  assert.ok(markdown.slice(markdown.indexOf('#### ')).length <= SECTION_BUDGET + 500);
 });

@@ -15,27 +15,29 @@ import { escapeMarkdown } from './escape.js';
 import { actionText, summarize } from './human.js';
 
 /**
- * Characters the per-account sections may take in all. GitHub rejects a comment longer than
- * 65,536 characters; the rest of that is left for the table.
+ * Characters the table rows and the per-account sections may take. The GitHub API rejects a
+ * longer comment body with "Body is too long (maximum is 65536 characters)", so the two
+ * budgets leave room for the headings and the lines that count what was left out.
  */
-export const SECTION_BUDGET = 50_000;
+export const TABLE_BUDGET = 25_000;
+export const SECTION_BUDGET = 35_000;
 
 function code(text: string): string {
   // Account names are [a-z0-9._-] (the manifest schema), so no backtick can end the span early.
   return `\`${text}\``;
 }
 
-/** Appends sections until the budget is spent, then a line saying how many were left out. */
-function appendSections(out: string[], sections: string[][], what: string): void {
+/** Appends blocks of lines until the budget is spent, then a line saying how many were left out. */
+function appendWithin(out: string[], blocks: string[][], budget: number, what: string): void {
   let used = 0;
-  for (const [index, section] of sections.entries()) {
-    const size = section.reduce((sum, line) => sum + line.length + 1, 0);
-    if (used + size > SECTION_BUDGET) {
-      out.push(`_${sections.length - index} more ${what} left out to keep this comment within GitHub's size limit; the JSON output (--format json) lists them all._`, '');
+  for (const [index, block] of blocks.entries()) {
+    const size = block.reduce((sum, line) => sum + line.length + 1, 0);
+    if (used + size > budget) {
+      out.push('', `_${blocks.length - index} more ${what} left out to keep this comment within GitHub's size limit; the JSON output (--format json) lists them all._`, '');
       return;
     }
     used += size;
-    out.push(...section);
+    out.push(...block);
   }
 }
 
@@ -55,12 +57,13 @@ export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readon
   if (changed.length === 0 && failed.length === 0) return `${out.join('\n')}\n`;
 
   out.push('| Account | Result | Add | Change | Remove |', '| --- | --- | ---: | ---: | ---: |');
-  for (const plan of changed) {
+  const rows = changed.map((plan) => {
     const counts = summarize([plan]);
     const result = plan.blockers.length > 0 ? 'blocked' : 'changes';
-    out.push(`| ${code(plan.account)} | ${result} | ${counts.add} | ${counts.change} | ${counts.remove} |`);
-  }
-  for (const { account } of failed) out.push(`| ${code(account)} | failed | | | |`);
+    return [`| ${code(plan.account)} | ${result} | ${counts.add} | ${counts.change} | ${counts.remove} |`];
+  });
+  rows.push(...failed.map(({ account }) => [`| ${code(account)} | failed | | | |`]));
+  appendWithin(out, rows, TABLE_BUDGET, 'table row(s)');
   const unchanged = plans.length - changed.length;
   out.push('', `${unchanged} account(s) without changes.`, '');
 
@@ -73,7 +76,7 @@ export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readon
     return lines;
   });
   if (failed.length > 0) sections.push(['#### Failed accounts', '', ...failed.map((f) => `- ${code(f.account)}: ${escapeMarkdown(f.error)}`), '']);
-  appendSections(out, sections, 'account section(s)');
+  appendWithin(out, sections, SECTION_BUDGET, 'account section(s)');
   return `${out.join('\n')}\n`;
 }
 
@@ -93,10 +96,11 @@ export function renderDriftMarkdown(accounts: readonly AccountDrift[]): string {
     '| Account | Result | Findings | Kinds |',
     '| --- | --- | ---: | --- |',
   );
-  for (const account of listed) {
+  const rows = listed.map((account) => {
     const kinds = [...new Set(account.findings.map((f) => f.kind))].join(', ');
-    out.push(`| ${code(account.account)} | ${account.status} | ${account.findings.length} | ${kinds} |`);
-  }
+    return [`| ${code(account.account)} | ${account.status} | ${account.findings.length} | ${kinds} |`];
+  });
+  appendWithin(out, rows, TABLE_BUDGET, 'table row(s)');
   out.push('', `${summary.inSync} account(s) in sync.`, '');
 
   const sections = listed.map((account) => {
@@ -109,6 +113,6 @@ export function renderDriftMarkdown(accounts: readonly AccountDrift[]): string {
     lines.push('');
     return lines;
   });
-  appendSections(out, sections, 'account section(s)');
+  appendWithin(out, sections, SECTION_BUDGET, 'account section(s)');
   return `${out.join('\n')}\n`;
 }
