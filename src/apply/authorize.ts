@@ -4,6 +4,7 @@
  * fallback rules as any other verification.
  */
 
+import { OutcomeUnknownError } from '../api/errors.js';
 import type { Verifier } from '../plan/types.js';
 import { describeVerifier } from '../plan/verifier.js';
 import { type AccountRun, emit, nowSeconds } from './context.js';
@@ -43,7 +44,18 @@ export async function ensureAuthorized(run: AccountRun, planned: Verifier | null
   }
 
   const used = await withVerification(run, first, new Set(), async (verifier) => {
-    await authorizeWith(run, verifier);
+    try {
+      await authorizeWith(run, verifier);
+    } catch (error) {
+      if (!(error instanceof OutcomeUnknownError)) throw error;
+
+      // The answer was lost: the status tells whether the window opened. If it did not, one
+      // more attempt starts a fresh challenge, which is safe because a challenge adds nothing.
+      run.observed = await run.client.getStatus();
+      if (run.observed.new_method_authorized) return verifier;
+      emit(run, 'the answer to an authorization request was lost and the window is not open: trying once more', 'warning');
+      await authorizeWith(run, verifier);
+    }
     return verifier;
   });
   emit(run, `authorized adding methods with ${describeVerifier(used)}`);
