@@ -9,6 +9,7 @@ import { TfaError } from '../errors.js';
 import { applyCommand } from './commands/apply.js';
 import { emulatorCommand, FAULTS_HELP } from './commands/emulator.js';
 import { importCommand } from './commands/import.js';
+import { setApiKeyCommand } from './commands/store-api-key.js';
 import { driftCommand } from './commands/drift.js';
 import { planCommand } from './commands/plan.js';
 import { validateCommand } from './commands/validate.js';
@@ -104,9 +105,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .option('--force', 'remove the lock even when its holder still runs on this host')
     .action(async (account: string, flags) => setCode(await unlockCommand(account, flags, io)));
 
-  program
+  const storeCommand = program
     .command('store')
-    .description('work with secret stores')
+    .description('work with secret stores');
+  storeCommand
     .command('migrate')
     .description('copy every record from one secret store to another, and read each copy back')
     .requiredOption('--from <url>', 'the store to copy from: a path, file://PATH, vault://MOUNT/PATH, exec://COMMAND or env://PREFIX')
@@ -114,6 +116,14 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .option('--force', 'replace destination records that differ from the source')
     .option('--account <name...>', 'copy only these accounts (repeatable)')
     .action(async (flags: MigrateFlags) => setCode(await storeMigrateCommand(flags, io)));
+
+  storeCommand
+    .command('set-api-key')
+    .description('keep an API key, read from standard input, in the record NAME of the secret store')
+    .argument('<name>', 'the record name that the manifest names in apiKey: { store: NAME }')
+    .addOption(fileOption())
+    .option('--store <url>', 'the store to write to (default: the manifest\'s store)')
+    .action(async (name: string, flags) => setCode(await setApiKeyCommand(name, flags, io)));
 
   program
     .command('emulator')

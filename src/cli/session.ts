@@ -65,7 +65,7 @@ export function serverUrl(options: GlobalOptions, io: CliIo): string {
   return url.replace(/\/+$/, '');
 }
 
-async function accountKey(desired: DesiredAccount, options: GlobalOptions, io: CliIo): Promise<string> {
+async function accountKey(desired: DesiredAccount, options: GlobalOptions, io: CliIo, store: SecretStore): Promise<string> {
   const source = desired.apiKey;
   if (source && 'env' in source) {
     const value = io.env[source.env]?.trim();
@@ -87,10 +87,13 @@ async function accountKey(desired: DesiredAccount, options: GlobalOptions, io: C
     }
   }
   if (source && 'store' in source) {
-    // NOTE: API keys kept in the secret store are not supported yet; the manifest accepts the form.
-    throw new TfaError('api_key_unsupported', `account "${desired.name}": apiKey { store: ${source.store} } is not supported yet`, {
-      hint: 'use apiKey { env: NAME } or { file: PATH }',
-    });
+    const { record } = await store.read(source.store);
+    if (!record.apiKey) {
+      throw new TfaError('api_key_missing', `account "${desired.name}": the store ${store.location} holds no API key in record "${source.store}"`, {
+        hint: `put it there with: tfa-gitops store set-api-key ${source.store} < KEY_FILE`,
+      });
+    }
+    return record.apiKey;
   }
 
   const found = resolveApiKey({ ...(options.apiKey ? { flag: options.apiKey } : {}), env: io.env, homeDir: io.env.HOME ?? homedir() });
@@ -129,7 +132,7 @@ export async function openSession(files: string[] | undefined, options: GlobalOp
     for (const desired of accounts) {
       let apiKey: string;
       try {
-        apiKey = await accountKey(desired, options, io);
+        apiKey = await accountKey(desired, options, io, store);
       } catch (error) {
         if (!fleet || !(error instanceof TfaError)) throw error;
         unavailable.push({ account: desired.name, error: errorText(error) });

@@ -23,6 +23,7 @@ export function recordProblem(value: unknown): string | undefined {
     }
   }
 
+  if (value['apiKey'] !== undefined && typeof value['apiKey'] !== 'string') return '"apiKey" is not a string';
   if (value['smsChallenges'] !== undefined && !Array.isArray(value['smsChallenges'])) return '"smsChallenges" is not an array';
   if (value['lock'] !== undefined && !isObject(value['lock'])) return '"lock" is not an object';
   return undefined;

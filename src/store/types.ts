@@ -54,6 +54,8 @@ export interface SmsChallengeRecord {
 
 export interface AccountRecord {
   methods: MethodRecord[];
+  /** An API key, for manifests whose apiKey is `{ store: NAME }`: the record NAME holds it. */
+  apiKey?: string;
   /** SMS challenges younger than 10 minutes; older ones have expired on the server. */
   smsChallenges?: SmsChallengeRecord[];
   backupCodes: BackupCodeRecord[];
