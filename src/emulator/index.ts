@@ -14,7 +14,7 @@ import type { EmulatorCore } from './context.js';
 import { enrollRoutes } from './enroll.js';
 import { EmulatorStateFileError, loadStateFile, saveStateFile } from './persist.js';
 import { sendRoutes } from './send.js';
-import { createEmulatorServer, type Middleware } from './server.js';
+import { createEmulatorServer, type EmulatorRequest, type Middleware } from './server.js';
 import { takeSnapshot } from './snapshot.js';
 import { createEmptyState, type EmulatorSnapshot } from './state.js';
 import { statusRoutes } from './status.js';
@@ -126,7 +126,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
  * Returns a function that writes the state file when the state differs from the last
  * write. When the file is new, it writes it right away so that an unwritable path fails at start.
  */
-function createSaver(core: EmulatorCore, statePath: string | undefined, fileExisted: boolean): () => void {
+function createSaver(core: EmulatorCore, statePath: string | undefined, fileExisted: boolean): (request?: EmulatorRequest) => void {
   if (statePath === undefined) return () => undefined;
 
   const serialize = (): string => {
@@ -143,7 +143,11 @@ function createSaver(core: EmulatorCore, statePath: string | undefined, fileExis
     }
   }
 
-  return () => {
+  return (request) => {
+    // A GET only ends expired locks and drops expired challenges, which the first request
+    // after a reload does again, so it is not saved. Comparing the whole state after every
+    // status read would cost more than the read itself once there are many accounts.
+    if (request?.method === 'GET') return;
     const text = serialize();
     if (text === lastSaved) return;
     saveStateFile(statePath, text);

@@ -63,10 +63,11 @@ export interface EmulatorServerOptions {
   clock: EmulatorClock;
   middlewares?: readonly Middleware[];
   /**
-   * Called synchronously right after every handler, before the response is sent, so that a
-   * change is saved before the client sees its result. A throw turns the response into a 500.
+   * Called synchronously right after every handler with its request, before the response is
+   * sent, so that a change is saved before the client sees its result. A throw turns the
+   * response into a 500.
    */
-  afterHandler?: () => void;
+  afterHandler?: (request: EmulatorRequest) => void;
   /** Receives one `event: key=value` line per request and per caught error. */
   onLog?: (line: string) => void;
 }
@@ -124,11 +125,11 @@ async function handleRequest(req: IncomingMessage, options: EmulatorServerOption
   const runHandler = async (): Promise<Reply> => {
     try {
       const reply = route.handler(request);
-      options.afterHandler?.();
+      options.afterHandler?.(request);
       return reply;
     } catch (error) {
       if (error instanceof ApiError) {
-        options.afterHandler?.();
+        options.afterHandler?.(request);
         return errorReply(error);
       }
       throw error;
