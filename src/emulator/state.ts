@@ -134,8 +134,26 @@ export function createEmptyState(): EmulatorState {
   };
 }
 
+/** Accounts by API key, per accounts list, with the list's length when the index was built. */
+const keyIndexes = new WeakMap<AccountModel[], { length: number; byKey: Map<string, AccountModel> }>();
+
+/**
+ * Returns the account with this API key. Every API request calls this, so it looks the key
+ * up in an index instead of scanning the accounts. The emulator only appends accounts, so the
+ * index is rebuilt when the list's length differs. A hit is checked against the account's
+ * key, so a key changed in place never matches under its old value.
+ */
 export function findAccountByApiKey(state: EmulatorState, apiKey: string): AccountModel | undefined {
-  return state.accounts.find((account) => account.api_key === apiKey);
+  let index = keyIndexes.get(state.accounts);
+  if (index === undefined || index.length !== state.accounts.length) {
+    index = { length: state.accounts.length, byKey: new Map(state.accounts.map((account) => [account.api_key, account])) };
+    keyIndexes.set(state.accounts, index);
+  }
+
+  const account = index.byKey.get(apiKey);
+  if (account !== undefined && account.api_key === apiKey) return account;
+  // A miss falls back to the scan, which also finds a key changed in place.
+  return state.accounts.find((candidate) => candidate.api_key === apiKey);
 }
 
 export function findMethod(account: AccountModel, methodId: number): MethodModel | undefined {
