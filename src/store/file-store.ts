@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdir, open, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -6,7 +7,7 @@ import { writeFileAtomic } from './atomic.js';
 import { StoreConflictError, StoreError } from './errors.js';
 import { errorMessage, isErrorCode } from './fs-errors.js';
 import { runExclusive } from './mutex.js';
-import { assertOwnerOnly } from './permissions.js';
+import { assertOwnerOnly, isOwnerOnly } from './permissions.js';
 import { emptyContents, parseContents, serializeContents, type StoreContents } from './store-file.js';
 import { emptyRecord, type AccountRecord, type SecretStore, type VersionedRecord } from './types.js';
 import { withLockFile, type LockFileOptions } from './write-lock.js';
@@ -125,6 +126,11 @@ export class FileStore implements SecretStore {
 
   /** Reads and decrypts the store file, or returns the cache when the file has not changed. */
   async #load(): Promise<StoreContents> {
+    const unchanged = this.#cacheIfUnchanged();
+    if (unchanged !== undefined) {
+      return unchanged;
+    }
+
     let handle;
     try {
       handle = await open(this.#path, 'r');
@@ -162,6 +168,36 @@ export class FileStore implements SecretStore {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * Returns the cached contents when the file still has the cached fingerprint, else
+   * undefined so that the caller loads the file. A plan reads every account through here,
+   * so the check is one synchronous stat, which takes microseconds on a local disk. The
+   * open, stat and close of a full load cost about 0.2 ms of CPU time per read through the
+   * thread pool, which made the store the largest cost of a 1,000-account plan.
+   * NOTE: on a slow network file system the stat blocks the event loop while it runs.
+   */
+  #cacheIfUnchanged(): StoreContents | undefined {
+    const cache = this.#cache;
+    if (cache === undefined) {
+      return undefined;
+    }
+
+    let stats;
+    try {
+      stats = statSync(this.#path, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+    if (stats === undefined || !stats.isFile() || fingerprintOf(stats) !== cache.fingerprint) {
+      return undefined;
+    }
+    // A file that others may read now goes to the full load, which raises the permission error.
+    if (!isOwnerOnly(Number(stats.mode))) {
+      return undefined;
+    }
+    return cache.contents;
   }
 
   async #fingerprintOfPath(): Promise<string | undefined> {

@@ -11,7 +11,7 @@ const GROUP_OTHER_BITS = 0o077;
  */
 export function assertOwnerOnly(path: string, stats: Stats, fileKind: 'store file' | 'identity file'): void {
   const mode = stats.mode & 0o777;
-  if ((mode & GROUP_OTHER_BITS) === 0) {
+  if (isOwnerOnly(mode)) {
     return;
   }
 
@@ -20,4 +20,9 @@ export function assertOwnerOnly(path: string, stats: Stats, fileKind: 'store fil
     `The ${fileKind} ${path} has mode 0${mode.toString(8)}, which lets other users read or change it.`,
     { hint: `Run: chmod 600 ${path}` },
   );
+}
+
+/** Tells whether file mode bits let only the owner read, write or execute the file. */
+export function isOwnerOnly(mode: number): boolean {
+  return (mode & GROUP_OTHER_BITS) === 0;
 }
