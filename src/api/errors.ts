@@ -108,13 +108,13 @@ export interface ConnectionErrorDetails {
   path: string;
   baseUrl: string;
   /**
-   * A system or undici error code (ECONNREFUSED, UND_ERR_SOCKET), or one of `timeout`,
-   * `bad_port`, `tls` and `unknown`.
+   * A system error code (ECONNREFUSED, ECONNRESET), or one of `timeout`, `tls` and
+   * `unknown`.
    */
   reason: string;
   /** `no` when the failure happened before any byte of the request left (refused, DNS, connect timeout). */
   requestSent: 'no' | 'maybe';
-  /** Whether trying again may succeed: false for a bad port or a TLS certificate failure. */
+  /** Whether trying again may succeed: false for a TLS certificate failure. */
   transient: boolean;
   /** The status, when the response headers arrived before its body failed. */
   status: number | null;
