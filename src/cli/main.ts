@@ -6,15 +6,12 @@
 
 import { Command, CommanderError, Option } from 'commander';
 import { TfaError } from '../errors.js';
-import { applyCommand } from './commands/apply.js';
+// Each command's module is imported inside its action, so that a run loads only the code of
+// the command it runs: validate never loads the API client, the store or the planner. The
+// emulator command's module is small (it imports the emulator itself when it runs), and its
+// help text is needed while the program is built.
 import { emulatorCommand, FAULTS_HELP } from './commands/emulator.js';
-import { importCommand } from './commands/import.js';
-import { setApiKeyCommand } from './commands/store-api-key.js';
-import { driftCommand } from './commands/drift.js';
-import { planCommand } from './commands/plan.js';
-import { validateCommand } from './commands/validate.js';
-import { type MigrateFlags, storeMigrateCommand } from './commands/store.js';
-import { unlockCommand } from './commands/unlock.js';
+import type { MigrateFlags } from './commands/store.js';
 import type { CliIo } from './io.js';
 import { styleFor } from './io.js';
 import { addFleetOptions, formatOption, rotateOption } from './fleet-options.js';
@@ -52,7 +49,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .command('validate')
     .description('check the manifest without contacting any account')
     .addOption(fileOption())
-    .action(async (flags: { file?: string[] }) => setCode(await validateCommand(flags.file, io)));
+    .action(async (flags: { file?: string[] }) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      setCode(await validateCommand(flags.file, io));
+    });
 
   const plan = program
     .command('plan')
@@ -63,7 +63,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .option('--out <file>', 'also save the plan, without secrets, for "tfa-gitops apply FILE" (mode 0600)')
     .addOption(rotateOption())
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none');
-  addFleetOptions(plan).action(async (flags, command: Command) => setCode(await planCommand(flags, globals(command), io, stdoutIsTerminal)));
+  addFleetOptions(plan).action(async (flags, command: Command) => {
+    const { planCommand } = await import('./commands/plan.js');
+    setCode(await planCommand(flags, globals(command), io, stdoutIsTerminal));
+  });
 
   const apply = program
     .command('apply')
@@ -77,9 +80,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
         .argParser(parseCount('--max-deletes'))
         .default(1),
     );
-  addFleetOptions(apply).action(async (planFile: string | undefined, flags, command: Command) =>
-    setCode(await applyCommand(planFile, flags, globals(command), io, stdoutIsTerminal)),
-  );
+  addFleetOptions(apply).action(async (planFile: string | undefined, flags, command: Command) => {
+    const { applyCommand } = await import('./commands/apply.js');
+    setCode(await applyCommand(planFile, flags, globals(command), io, stdoutIsTerminal));
+  });
 
   const drift = program
     .command('drift')
@@ -88,14 +92,20 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .addOption(formatOption('report'))
     .addOption(new Option('--stale-after <days>', 'also report methods not used (or, never used, not added) for more than DAYS days').argParser(parseStaleAfter))
     .option('--detailed-exitcode', 'exit 2 when an account has drifted, 0 when none has');
-  addFleetOptions(drift).action(async (flags, command: Command) => setCode(await driftCommand(flags, globals(command), io, stdoutIsTerminal)));
+  addFleetOptions(drift).action(async (flags, command: Command) => {
+    const { driftCommand } = await import('./commands/drift.js');
+    setCode(await driftCommand(flags, globals(command), io, stdoutIsTerminal));
+  });
 
   program
     .command('import')
     .description("print a manifest for an account's live 2FA state")
     .requiredOption('--account <name>', 'the account name to write in the manifest')
     .option('--store <url>', 'the store to look for seeds in', 'file://.tfa-gitops/secrets.age')
-    .action(async (flags, command: Command) => setCode(await importCommand(flags, globals(command), io)));
+    .action(async (flags, command: Command) => {
+      const { importCommand } = await import('./commands/import.js');
+      setCode(await importCommand(flags, globals(command), io));
+    });
 
   program
     .command('unlock')
@@ -103,7 +113,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .argument('<account>', 'the account name in the manifest')
     .addOption(fileOption())
     .option('--force', 'remove the lock even when its holder still runs on this host')
-    .action(async (account: string, flags) => setCode(await unlockCommand(account, flags, io)));
+    .action(async (account: string, flags) => {
+      const { unlockCommand } = await import('./commands/unlock.js');
+      setCode(await unlockCommand(account, flags, io));
+    });
 
   const storeCommand = program
     .command('store')
@@ -115,7 +128,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .requiredOption('--to <url>', 'the store to copy to; env:// is read-only')
     .option('--force', 'replace destination records that differ from the source')
     .option('--account <name...>', 'copy only these accounts (repeatable)')
-    .action(async (flags: MigrateFlags) => setCode(await storeMigrateCommand(flags, io)));
+    .action(async (flags: MigrateFlags) => {
+      const { storeMigrateCommand } = await import('./commands/store.js');
+      setCode(await storeMigrateCommand(flags, io));
+    });
 
   storeCommand
     .command('set-api-key')
@@ -123,7 +139,10 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .argument('<name>', 'the record name that the manifest names in apiKey: { store: NAME }')
     .addOption(fileOption())
     .option('--store <url>', 'the store to write to (default: the manifest\'s store)')
-    .action(async (name: string, flags) => setCode(await setApiKeyCommand(name, flags, io)));
+    .action(async (name: string, flags) => {
+      const { setApiKeyCommand } = await import('./commands/store-api-key.js');
+      setCode(await setApiKeyCommand(name, flags, io));
+    });
 
   program
     .command('emulator')

@@ -1,6 +1,10 @@
 /** Global options, shared by every command. */
 
+import { resolve } from 'node:path';
+
 import { InvalidArgumentError } from 'commander';
+
+import type { CliIo } from './io.js';
 
 export interface GlobalOptions {
   url?: string;
@@ -12,6 +16,12 @@ export interface GlobalOptions {
 
 export const DEFAULT_URL = 'https://console.vast.ai';
 export const DEFAULT_MANIFEST = 'tfa-gitops.yaml';
+
+/** Returns the manifest paths given with -f as absolute paths, or the default manifest's. */
+export function manifestPaths(files: string[] | undefined, io: CliIo): string[] {
+  const given = files && files.length > 0 ? files : [DEFAULT_MANIFEST];
+  return given.map((file) => resolve(io.cwd, file));
+}
 
 export function parseRetry(value: string): number {
   const count = Number(value);

@@ -18,8 +18,11 @@ import { openStore } from '../store/open.js';
 import type { SecretStore, VersionedRecord } from '../store/types.js';
 import type { TfaStatus } from '../api/types.js';
 import { type CliIo, logLine } from './io.js';
-import { DEFAULT_MANIFEST, DEFAULT_URL, type GlobalOptions } from './options.js';
+import { DEFAULT_URL, type GlobalOptions, manifestPaths } from './options.js';
 import { type Selection, selectAccounts } from './selection.js';
+
+// manifestPaths lives in options.ts, so that validate can use it without loading this module.
+export { manifestPaths } from './options.js';
 
 export interface Target {
   desired: DesiredAccount;
@@ -103,11 +106,6 @@ async function accountKey(desired: DesiredAccount, options: GlobalOptions, io: C
     });
   }
   return found.key;
-}
-
-export function manifestPaths(files: string[] | undefined, io: CliIo): string[] {
-  const given = files && files.length > 0 ? files : [DEFAULT_MANIFEST];
-  return given.map((file) => resolve(io.cwd, file));
 }
 
 /**

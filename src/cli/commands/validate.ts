@@ -2,7 +2,7 @@
 
 import { loadManifest } from '../../manifest/load.js';
 import type { CliIo } from '../io.js';
-import { manifestPaths } from '../session.js';
+import { manifestPaths } from '../options.js';
 
 export async function validateCommand(files: string[] | undefined, io: CliIo): Promise<number> {
   const manifest = await loadManifest(manifestPaths(files, io));
