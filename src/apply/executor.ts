@@ -6,6 +6,7 @@
 
 import type { VastClient } from '../api/client.js';
 import { OutcomeUnknownError } from '../api/errors.js';
+import type { TfaStatus } from '../api/types.js';
 import { TfaError } from '../errors.js';
 import type { DesiredAccount } from '../manifest/types.js';
 import { planAccount } from '../plan/planner.js';
@@ -27,6 +28,37 @@ export interface AccountResult {
 }
 
 export class StalePlanError extends TfaError {}
+
+/** The status read that a plan of this same run was made from, which the executor may reuse. */
+export interface StatusBasis {
+  observed: TfaStatus;
+  /** The version of the account's store record that the plan read. */
+  storeVersion: number;
+  /** Local epoch milliseconds at or before which the status was read. */
+  readAtMs: number;
+}
+
+/**
+ * Maximum age of a plan's status read that the executor reuses instead of reading the
+ * status again, in milliseconds. An `apply --auto-approve` starts within seconds of its plan.
+ * A plan that waited longer, e.g. for a person to approve it, is checked against a new read.
+ */
+export const MAX_STATUS_BASIS_AGE_MS = 30_000;
+
+/**
+ * Returns the plan's status when it may stand in for a new read: it is recent, and the only
+ * write to the store record since the plan read it is the lock this run just took. Every
+ * apply writes its lock to the record, so a version exactly one above the plan's means that
+ * no other tfa-gitops run changed the account in between.
+ * NOTE: a change made outside tfa-gitops (e.g. in the web console) in those seconds is not
+ * seen before the first action. The server still checks every request.
+ */
+function reusableStatus(basis: StatusBasis | undefined, journal: Journal, nowMs: number): TfaStatus | undefined {
+  if (basis === undefined) return undefined;
+  if (nowMs - basis.readAtMs > MAX_STATUS_BASIS_AGE_MS) return undefined;
+  if (journal.version !== basis.storeVersion + 1) return undefined;
+  return basis.observed;
+}
 
 /** A stable text for an action's effect, to compare an approved plan with a fresh one. */
 function signature(action: Action): string {
@@ -140,7 +172,9 @@ export function describeAction(action: Action): string {
 
 /**
  * Applies an approved plan to one account. Resolves with what was done; an error stops this
- * account only, and is returned rather than thrown so other accounts go on.
+ * account only, and is returned rather than thrown so other accounts go on. With `basis`,
+ * the status the plan was made from in this run, the check before the first action reuses
+ * that status when reusableStatus allows it, which saves one request per account.
  */
 export async function applyAccount(
   plan: AccountPlan,
@@ -148,6 +182,7 @@ export async function applyAccount(
   client: VastClient,
   options: ApplyOptions,
   rotate?: ReadonlySet<string>,
+  basis?: StatusBasis,
 ): Promise<AccountResult> {
   const result: AccountResult = { account: desired.name, done: [] };
   const journal = await Journal.open(options.store, desired.name);
@@ -159,7 +194,8 @@ export async function applyAccount(
       options.onEvent?.({ type: 'warning', account: desired.name, message: `took over an expired lock (${describeLock(taken.replaced)})` });
     }
 
-    const observed = await client.getStatus();
+    // The lock is taken before this check, so no other run can change the account after it.
+    const observed = reusableStatus(basis, journal, options.now?.() ?? Date.now()) ?? (await client.getStatus());
     // The status response's Date header measures the local clock before any TOTP code is made.
     const skew = checkClockSkew(client.clockOffsetMs, client.baseUrl);
     if (skew.warning) options.onEvent?.({ type: 'warning', account: desired.name, message: skew.warning });

@@ -6,7 +6,7 @@
 
 import { createCodeProvider } from '../apply/code-provider.js';
 import type { CodeProvider } from '../apply/code-provider.js';
-import { type AccountResult, applyAccount } from '../apply/executor.js';
+import { type AccountResult, applyAccount, type StatusBasis } from '../apply/executor.js';
 import type { CodeProviderSpec, DesiredAccount } from '../manifest/types.js';
 import type { AccountPlan } from '../plan/types.js';
 import { TotpCodeSource } from '../totp/index.js';
@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   quiet?: boolean;
   /** Labels to rotate per account, as the plans were made with. */
   rotate: (account: string) => ReadonlySet<string> | undefined;
+  /** The status read each plan was made from in this run, which the executor may reuse. */
+  basis?: (account: string) => StatusBasis | undefined;
 }
 
 function providerCache(io: CliIo): (desired: DesiredAccount, channel: 'email' | 'sms', label?: string) => CodeProvider | undefined {
@@ -72,6 +74,7 @@ export async function executePlans(session: Session, plans: readonly AccountPlan
           onEvent: (event) => logLine(runIo, event.type === 'warning' ? 'warning' : 'apply', { account: event.account, step: event.message }),
         },
         options.rotate(plan.account),
+        options.basis?.(plan.account),
       );
       progress.step(result.error !== undefined);
       return result;

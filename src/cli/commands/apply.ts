@@ -12,6 +12,8 @@ import type { GlobalOptions } from '../options.js';
 import { ask } from '../prompt.js';
 import { renderHuman } from '../render/human.js';
 import { applySavedPlan } from './apply-saved.js';
+import type { StatusBasis } from '../../apply/executor.js';
+import type { Observation } from '../session.js';
 import { makePlan, parseRotate, type PlanFlags, printFailures } from './plan.js';
 
 export { parseRotate } from './plan.js';
@@ -37,7 +39,8 @@ export async function applyCommand(
   }
 
   const rotate = parseRotate(flags.rotate);
-  const { session, plans, failed } = await makePlan(flags, options, io, rotate);
+  const plannedAtMs = Date.now();
+  const { session, observations, plans, failed } = await makePlan(flags, options, io, rotate);
   try {
     io.stdout.write(renderHuman(plans, styleFor(io, stdoutIsTerminal), failed));
     printFailures(failed, io);
@@ -61,9 +64,19 @@ export async function applyCommand(
       ...(flags.parallelism !== undefined ? { parallelism: flags.parallelism } : {}),
       quiet: flags.quiet === true,
       rotate: (account) => rotate.get(account),
+      basis: statusBasis(observations, plannedAtMs),
     });
     return reportApply(io, changed, results, [...failed, ...blocked]);
   } finally {
     await session.store.close();
   }
+}
+
+/** Returns each account's status read by the plan above, for the executor to reuse. */
+function statusBasis(observations: readonly Observation[], readAtMs: number): (account: string) => StatusBasis | undefined {
+  const byAccount = new Map<string, StatusBasis>();
+  for (const { target, observed, stored } of observations) {
+    if (observed && stored) byAccount.set(target.desired.name, { observed, storeVersion: stored.version, readAtMs });
+  }
+  return (account) => byAccount.get(account);
 }
