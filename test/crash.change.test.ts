@@ -32,7 +32,8 @@ test('crash walk: backup-code regeneration', async (t) => {
   });
 
   t.diagnostic(`backup-code regeneration: walked ${result.boundaries} boundaries (${result.calls} API calls, killed before and after each)`);
-  assert.ok(result.calls >= 3, `only ${result.calls} API calls`);
+  // The plan's status read, then the regeneration: apply reuses that status under its lock.
+  assert.ok(result.calls >= 2, `only ${result.calls} API calls`);
   assert.equal(result.wrongCodes, 0);
 });
 
