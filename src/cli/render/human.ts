@@ -63,10 +63,33 @@ export function actionText(action: Action): string {
   return (actionLines(action, PLAIN)[0] ?? '').trim();
 }
 
+/** Returns "1 account" or "3 accounts". */
+export function countAccounts(count: number): string {
+  return count === 1 ? '1 account' : `${count} accounts`;
+}
+
 /** Lists the accounts that could not be planned, each with the reason. */
 export function failedLines(failed: readonly FailedAccount[], style: Style): string[] {
   if (failed.length === 0) return [];
   return [style.red(`Failed: ${failed.length} account(s) could not be read:`), ...failed.map((f) => style.red(`  x ${f.account}: ${f.error}`)), ''];
+}
+
+/** Returns the last line of a plan: the totals, and how many accounts failed. */
+function planSummaryLine(plans: readonly AccountPlan[], failed: readonly FailedAccount[], style: Style): string {
+  const changed = plans.filter((p) => p.actions.length > 0);
+  const failures = failed.length === 0 ? '' : `; ${countAccounts(failed.length)} failed: see the errors on stderr`;
+
+  if (plans.length === 0) {
+    return failed.length === 0 ? 'No account could be planned.' : style.red(`No account could be planned${failures}.`);
+  }
+  if (changed.length === 0 && failed.length === 0) {
+    return style.green(plans.length === 1 ? 'No changes. The account matches the manifest.' : 'No changes. The accounts match the manifest.');
+  }
+  if (changed.length === 0) {
+    return style.yellow(`No changes in ${countAccounts(plans.length)}${failures}.`);
+  }
+  const summary = summarize(plans);
+  return style.bold(`Plan: ${summary.add} to add, ${summary.change} to change, ${summary.remove} to remove${failures}.`);
 }
 
 /** Renders every account's plan, then the accounts that failed. */
@@ -94,13 +117,7 @@ export function renderHuman(plans: readonly AccountPlan[], style: Style, failed:
     out.push('');
   }
 
-  const summary = summarize(plans);
-  if (plans.length === 0) {
-    out.push('No account could be planned.');
-  } else if (changed.length === 0) {
-    out.push(style.green(plans.length === 1 ? 'No changes. The account matches the manifest.' : 'No changes. The accounts match the manifest.'));
-  } else {
-    out.push(style.bold(`Plan: ${summary.add} to add, ${summary.change} to change, ${summary.remove} to remove.`));
-  }
+  out.push(...failedLines(failed, style));
+  out.push(planSummaryLine(plans, failed, style));
   return `${out.join('\n')}\n`;
 }
