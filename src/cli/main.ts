@@ -62,6 +62,11 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .addOption(new Option('--json', 'print the plan as JSON (the same as --format json)'))
     .option('--out <file>', 'also save the plan, without secrets, for "tfa-gitops apply FILE" (mode 0600)')
     .addOption(rotateOption())
+    .addOption(
+      new Option('--max-deletes <n>', 'warn when the plan removes more than this many methods from one account, where apply would stop')
+        .argParser(parseCount('--max-deletes'))
+        .default(1),
+    )
     .option('--detailed-exitcode', 'exit 2 when there are changes, 0 when there are none');
   addFleetOptions(plan).action(async (flags, command: Command) => {
     const { planCommand } = await import('./commands/plan.js');

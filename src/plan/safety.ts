@@ -15,11 +15,29 @@ export function countDeletes(plan: AccountPlan): number {
   return plan.actions.filter((action) => action.kind === 'delete').length;
 }
 
+/** An account whose plan removes more methods than the threshold allows. */
+export interface DeleteLimitExcess {
+  account: string;
+  deletes: number;
+}
+
+/** Returns the accounts over the threshold, in the order of `plans`; empty when all are within it. */
+export function accountsOverDeleteLimit(plans: readonly AccountPlan[], maxDeletes: number): DeleteLimitExcess[] {
+  return plans
+    .map((plan) => ({ account: plan.account, deletes: countDeletes(plan) }))
+    .filter((excess) => excess.deletes > maxDeletes);
+}
+
 /** Returns one line per account over the threshold; empty when the plan is within it. */
 export function overDeleteLimit(plans: readonly AccountPlan[], maxDeletes: number): string[] {
-  return plans
-    .filter((plan) => countDeletes(plan) > maxDeletes)
-    .map((plan) => `account "${plan.account}" would lose ${countDeletes(plan)} methods, more than --max-deletes ${maxDeletes}`);
+  return accountsOverDeleteLimit(plans, maxDeletes).map(
+    (excess) => `account "${excess.account}" would lose ${excess.deletes} methods, more than --max-deletes ${maxDeletes}`,
+  );
+}
+
+/** Returns the smallest `--max-deletes` value that lets every account in `over` through. */
+export function neededMaxDeletes(over: readonly DeleteLimitExcess[]): number {
+  return Math.max(0, ...over.map((excess) => excess.deletes));
 }
 
 export function checkDeleteLimit(plans: readonly AccountPlan[], maxDeletes: number): void {

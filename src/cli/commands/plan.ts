@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { relative, resolve } from 'node:path';
 import { TfaError } from '../../errors.js';
 import type { Manifest } from '../../manifest/types.js';
+import { DEFAULT_MAX_DELETES } from '../../plan/safety.js';
 import type { AccountPlan } from '../../plan/types.js';
 import { type CliIo, styleFor } from '../io.js';
 import { DEFAULT_PARALLELISM, type GlobalOptions, type OutputFormat } from '../options.js';
@@ -33,6 +34,8 @@ export interface PlanFlags extends FleetFlags {
   detailedExitcode?: boolean;
   out?: string;
   rotate?: string[];
+  /** Methods one account may lose before plan warns, because apply stops above this number. */
+  maxDeletes?: number;
 }
 
 export interface PlanResult {
@@ -153,20 +156,24 @@ async function savePlan(result: PlanResult, flags: PlanFlags, io: CliIo, rotate:
   };
 
   const path = resolve(io.cwd, flags.out ?? '');
-  await writePlanFile(path, savedPlanText(planDocument(result.plans, result.failed, saved)));
+  await writePlanFile(path, savedPlanText(planDocument(result.plans, result.failed, saved, maxDeletes(flags))));
   return path;
 }
 
-function render(format: OutputFormat, result: PlanResult, io: CliIo, stdoutIsTerminal: boolean): string {
+function maxDeletes(flags: PlanFlags): number {
+  return flags.maxDeletes ?? DEFAULT_MAX_DELETES;
+}
+
+function render(format: OutputFormat, result: PlanResult, flags: PlanFlags, io: CliIo, stdoutIsTerminal: boolean): string {
   switch (format) {
     case 'json':
-      return renderJson(result.plans, result.failed);
+      return renderJson(result.plans, result.failed, maxDeletes(flags));
     case 'markdown':
-      return renderPlanMarkdown(result.plans, result.failed);
+      return renderPlanMarkdown(result.plans, result.failed, maxDeletes(flags));
     case 'junit':
       return renderPlanJunit(result.plans, result.failed);
     case 'human':
-      return renderHuman(result.plans, styleFor(io, stdoutIsTerminal), result.failed);
+      return renderHuman(result.plans, styleFor(io, stdoutIsTerminal), result.failed, maxDeletes(flags));
   }
 }
 
@@ -175,7 +182,7 @@ export async function planCommand(flags: PlanFlags, options: GlobalOptions, io: 
   const rotate = parseRotate(flags.rotate);
   const result = await makePlan(flags, options, io, rotate);
   try {
-    io.stdout.write(render(format, result, io, stdoutIsTerminal));
+    io.stdout.write(render(format, result, flags, io, stdoutIsTerminal));
     printFailures(result.failed, io);
 
     if (flags.out !== undefined) {

@@ -1,5 +1,6 @@
 /** The plan as a person reads it, in the manner of Terraform's plan output. */
 
+import { accountsOverDeleteLimit, neededMaxDeletes } from '../../plan/safety.js';
 import type { AccountPlan, Action } from '../../plan/types.js';
 import { describeVerifier } from '../../plan/verifier.js';
 import type { Style } from '../io.js';
@@ -92,8 +93,25 @@ function planSummaryLine(plans: readonly AccountPlan[], failed: readonly FailedA
   return style.bold(`Plan: ${summary.add} to add, ${summary.change} to change, ${summary.remove} to remove${failures}.`);
 }
 
-/** Renders every account's plan, then the accounts that failed. */
-export function renderHuman(plans: readonly AccountPlan[], style: Style, failed: readonly FailedAccount[] = []): string {
+/**
+ * Warns about each account whose plan removes more methods than `--max-deletes`, because apply
+ * stops there before it changes anything.
+ */
+export function deleteLimitLines(plans: readonly AccountPlan[], maxDeletes: number, style: Style): string[] {
+  const over = accountsOverDeleteLimit(plans, maxDeletes);
+  if (over.length === 0) return [];
+
+  const lines = [style.yellow(`Warning: apply stops before changing anything, because this plan removes more methods from an account than --max-deletes ${maxDeletes} allows:`)];
+  for (const excess of over) lines.push(style.yellow(`  ! ${excess.account}: removes ${excess.deletes} methods`));
+  lines.push(style.yellow(`If the plan is right, apply it with --max-deletes ${neededMaxDeletes(over)}.`), '');
+  return lines;
+}
+
+/**
+ * Renders every account's plan, then the accounts that failed. With `maxDeletes`, it also warns
+ * about accounts whose removals apply would stop at.
+ */
+export function renderHuman(plans: readonly AccountPlan[], style: Style, failed: readonly FailedAccount[] = [], maxDeletes?: number): string {
   const out: string[] = [];
   const changed = plans.filter((p) => p.actions.length > 0);
   const drifted = plans.filter((p) => p.drift.length > 0);
@@ -117,6 +135,7 @@ export function renderHuman(plans: readonly AccountPlan[], style: Style, failed:
     out.push('');
   }
 
+  if (maxDeletes !== undefined) out.push(...deleteLimitLines(plans, maxDeletes, style));
   out.push(...failedLines(failed, style));
   out.push(planSummaryLine(plans, failed, style));
   return `${out.join('\n')}\n`;

@@ -7,6 +7,7 @@
 
 import type { AccountDrift } from '../../plan/drift.js';
 import { summarizeDrift } from '../../plan/drift.js';
+import { accountsOverDeleteLimit, neededMaxDeletes } from '../../plan/safety.js';
 import type { AccountPlan } from '../../plan/types.js';
 import { describeVerifier } from '../../plan/verifier.js';
 import type { FailedAccount } from '../session.js';
@@ -41,7 +42,25 @@ function appendWithin(out: string[], blocks: string[][], budget: number, what: s
   }
 }
 
-export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readonly FailedAccount[]): string {
+/** Returns a warning paragraph naming the accounts that apply would stop at; empty when none. */
+function deleteLimitWarning(plans: readonly AccountPlan[], maxDeletes: number | undefined): string[] {
+  if (maxDeletes === undefined) return [];
+  const over = accountsOverDeleteLimit(plans, maxDeletes);
+  if (over.length === 0) return [];
+
+  const accounts = over.map((excess) => `${code(excess.account)} (${excess.deletes})`).join(', ');
+  return [
+    `> **Warning:** apply stops before changing anything, because these accounts would lose more methods than ${code(`--max-deletes ${maxDeletes}`)} allows: ${accounts}. ` +
+      `If the plan is right, apply it with ${code(`--max-deletes ${neededMaxDeletes(over)}`)}.`,
+    '',
+  ];
+}
+
+/**
+ * Renders a plan for a pull-request comment. With `maxDeletes`, it also warns about accounts
+ * whose removals apply would stop at.
+ */
+export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readonly FailedAccount[], maxDeletes?: number): string {
   const total = summarize(plans);
   const changed = plans.filter((p) => p.actions.length > 0 || p.blockers.length > 0);
   const out: string[] = ['### tfa-gitops plan', ''];
@@ -54,6 +73,7 @@ export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readon
           `${failed.length > 0 ? `; ${failed.length} account(s) failed` : ''}.`,
     '',
   );
+  out.push(...deleteLimitWarning(plans, maxDeletes));
   if (changed.length === 0 && failed.length === 0) return `${out.join('\n')}\n`;
 
   out.push('| Account | Result | Add | Change | Remove |', '| --- | --- | ---: | ---: | ---: |');
