@@ -85,7 +85,7 @@ describe('apply lock', () => {
     );
   });
 
-  test('killed run blocks until unlock', async () => {
+  test('killed run: lock taken over', async () => {
     const gate = new BoundaryGate();
     await withEmulator(
       async (emu) => {
@@ -93,24 +93,46 @@ describe('apply lock', () => {
         const dir = await makeWorkspace(manifestFor(ONE_TOTP));
         const env = { VAST_URL: emu.url, TEST_API_KEY: account.apiKey };
         const pid = await killDuringApply(emu, gate, dir, env);
-
-        const blocked = await runCli(['apply', '--auto-approve'], { cwd: dir, env });
-        assert.equal(blocked.code, 1);
-        assert.match(blocked.stderr, new RegExp(`locked by another apply \\(pid ${pid} on ${hostname()}`));
-
-        const unlock = await runCli(['unlock', 'acct'], { cwd: dir, env });
-        assert.equal(unlock.code, 0, unlock.stderr);
-        assert.match(unlock.stdout, new RegExp(`Released the lock of account "acct" \\(pid ${pid} on ${hostname()}, started .*, expires .*\\)\\.`));
-        assert.equal((await readStoreRecord(dir)).lock, undefined);
+        assert.equal((await readStoreRecord(dir)).lock?.pid, pid, 'the killed run left its lock');
 
         const apply = await runCli(['apply', '--auto-approve'], { cwd: dir, env });
         assert.equal(apply.code, 0, apply.stderr);
-        const again = await runCli(['unlock', 'acct'], { cwd: dir, env });
-        assert.equal(again.code, 0);
-        assert.match(again.stdout, /Account "acct" is not locked\./);
+        assert.match(apply.stderr, new RegExp(`took over the lock of a process that is gone \\(pid ${pid} on ${hostname()}`));
+        assert.equal((await readStoreRecord(dir)).lock, undefined);
       },
       { middlewares: [gate.middleware as Middleware] },
     );
+  });
+
+  test('other host lock blocks until unlock', async () => {
+    await withEmulator(async (emu) => {
+      const account = await createAccount(emu.url);
+      const dir = await makeWorkspace(manifestFor(ONE_TOTP));
+      const env = { VAST_URL: emu.url, TEST_API_KEY: account.apiKey };
+      const store = await openStore(pathToFileURL(join(dir, '.tfa-gitops', 'secrets.age')).href, { env: {} });
+      const now = Date.now();
+      await store.write(
+        'acct',
+        { methods: [], backupCodes: [], lock: { host: 'build-7', pid: 4242, startedAt: new Date(now).toISOString(), expiresAt: new Date(now + LOCK_TTL_MS).toISOString(), token: 'other' } },
+        0,
+      );
+      await store.close();
+
+      const blocked = await runCli(['apply', '--auto-approve'], { cwd: dir, env });
+      assert.equal(blocked.code, 1);
+      assert.match(blocked.stderr, /locked by another apply \(pid 4242 on build-7/);
+
+      const unlock = await runCli(['unlock', 'acct'], { cwd: dir, env });
+      assert.equal(unlock.code, 0, unlock.stderr);
+      assert.match(unlock.stdout, /Released the lock of account "acct" \(pid 4242 on build-7, started .*, expires .*\)\./);
+      assert.equal((await readStoreRecord(dir)).lock, undefined);
+
+      const apply = await runCli(['apply', '--auto-approve'], { cwd: dir, env });
+      assert.equal(apply.code, 0, apply.stderr);
+      const again = await runCli(['unlock', 'acct'], { cwd: dir, env });
+      assert.equal(again.code, 0);
+      assert.match(again.stdout, /Account "acct" is not locked\./);
+    });
   });
 
   test('expired lock is taken over and reported', async () => {

@@ -16,7 +16,7 @@ import { retireBackupCodes, storeBackupCodes } from './backup-codes.js';
 import { type AccountRun, type ApplyOptions, emit, nowSeconds } from './context.js';
 import { enroll } from './enroll.js';
 import { Journal } from './journal.js';
-import { acquireLock, describeLock, releaseLock } from './lock.js';
+import { acquireLock, describeLock, isExpired, releaseLock } from './lock.js';
 import { checkClockSkew } from './skew.js';
 import { verificationFor, withVerification } from './verify.js';
 
@@ -58,6 +58,30 @@ function reusableStatus(basis: StatusBasis | undefined, journal: Journal, nowMs:
   if (nowMs - basis.readAtMs > MAX_STATUS_BASIS_AGE_MS) return undefined;
   if (journal.version !== basis.storeVersion + 1) return undefined;
   return basis.observed;
+}
+
+/**
+ * Records which Vast user the account's methods belong to, the first time a stored method is
+ * seen live, so that a later key for another account is caught by the planner.
+ */
+async function recordUserId(journal: Journal, observed: TfaStatus): Promise<void> {
+  if (journal.record.userId !== undefined) return;
+  const known = observed.methods.find((m) => journal.record.methods.some((r) => r.methodId === m.id && r.state === 'active'));
+  if (!known) return;
+  await journal.update((record) => {
+    record.userId = known.user_id;
+  });
+}
+
+/**
+ * Tells whether backup codes spent as verifiers in this run left the account below its
+ * `backupCodes.minRemaining`, so that the apply does not end with a plan that has changes.
+ */
+async function belowPolicyAfterSpending(run: AccountRun): Promise<boolean> {
+  const minimum = run.desired.backupCodes?.minRemaining;
+  if (minimum === undefined || run.spentBackupCodes === 0) return false;
+  run.observed = await run.client.getStatus();
+  return run.observed.tfa_enabled && run.observed.backup_codes_remaining < minimum;
 }
 
 /** A stable text for an action's effect, to compare an approved plan with a fresh one. */
@@ -191,7 +215,8 @@ export async function applyAccount(
     const taken = await acquireLock(journal, options.now?.());
     lock = taken;
     if (taken.replaced) {
-      options.onEvent?.({ type: 'warning', account: desired.name, message: `took over an expired lock (${describeLock(taken.replaced)})` });
+      const why = isExpired(taken.replaced, options.now?.() ?? Date.now()) ? 'an expired lock' : 'the lock of a process that is gone';
+      options.onEvent?.({ type: 'warning', account: desired.name, message: `took over ${why} (${describeLock(taken.replaced)})` });
     }
 
     // The lock is taken before this check, so no other run can change the account after it.
@@ -211,6 +236,7 @@ export async function applyAccount(
       throw new TfaError('plan_blocked', `cannot apply "${desired.name}": ${fresh.blockers.join('; ')}`);
     }
 
+    await recordUserId(journal, observed);
     const run: AccountRun = {
       desired,
       client,
@@ -220,6 +246,7 @@ export async function applyAccount(
       authorized: false,
       failures: new Map(),
       lostBackupCodes: false,
+      spentBackupCodes: 0,
     };
     for (const action of fresh.actions) {
       emit(run, `${describeAction(action)}: ${action.reason}`);
@@ -228,6 +255,10 @@ export async function applyAccount(
     }
     if (run.lostBackupCodes) {
       emit(run, 'the backup codes of the first method were lost with its answer: regenerating them', 'warning');
+      await regenerate(run, null);
+      result.done.push('regenerate backup codes');
+    } else if (await belowPolicyAfterSpending(run)) {
+      emit(run, 'this run spent backup codes to verify, leaving fewer than backupCodes.minRemaining: regenerating them');
       await regenerate(run, null);
       result.done.push('regenerate backup codes');
     }

@@ -29,7 +29,9 @@ export async function acquireLock(journal: Journal, nowMs = Date.now()): Promise
   let replaced: LockRecord | undefined;
   await journal.update((record) => {
     const held = record.lock;
-    if (held && held.token !== token && !isExpired(held, nowMs)) {
+    // A lock whose holder process is gone from this host is as good as expired: a killed run
+    // must not block the next one for the rest of the lock's lifetime.
+    if (held && held.token !== token && !isExpired(held, nowMs) && holderState(held) !== 'gone') {
       throw new LockedError('account_locked', `account "${journal.account}" is locked by another apply (${describeLock(held)})`, {
         hint: `wait for it to finish, or run "tfa-gitops unlock ${journal.account}" if that run is gone`,
       });
