@@ -39,6 +39,8 @@ export interface AccountRun {
   failures: Map<string, number>;
   /** Set when a first method's confirm-new answer, and so its backup codes, never arrived. */
   lostBackupCodes: boolean;
+  /** Backup codes this run spent as verifiers. */
+  spentBackupCodes: number;
 }
 
 export function verifierKey(verifier: Verifier): string {

@@ -92,8 +92,10 @@ export async function enroll(run: AccountRun, request: EnrollRequest): Promise<n
     });
   }
 
-  if (request.type === 'totp') {
+  if (run.journal.record.userId === undefined || request.type === 'totp') {
     await run.journal.update((record) => {
+      record.userId = created.user_id;
+      if (request.type !== 'totp') return;
       for (const r of record.methods) {
         if (r.label !== request.label || r.state === 'retired') continue;
         if (r.state === 'pending' && r.methodId === null) {

@@ -68,6 +68,7 @@ export async function spendBackupCode(run: AccountRun): Promise<string> {
   const unused = run.journal.record.backupCodes.find((c) => !c.used);
   if (!unused) throw new VerificationError('no_backup_code', `the store holds no unused backup code for "${run.desired.name}"`);
   const code = unused.code;
+  run.spentBackupCodes += 1;
   await run.journal.update((record) => {
     const entry = record.backupCodes.find((c) => c.code === code);
     if (entry) {

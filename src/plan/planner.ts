@@ -373,8 +373,42 @@ function checkRemovals(input: PlanInput, actions: Action[], blockers: string[]):
   }
 }
 
+/**
+ * Returns why the live account is not the one the store's record belongs to, when its methods
+ * carry another user id: a manifest whose apiKey reaches the wrong account.
+ */
+export function identityMismatch(input: PlanInput): string | undefined {
+  const { desired, observed, stored } = input;
+  const expected = stored.userId;
+  const live = observed.methods[0]?.user_id;
+  if (expected !== undefined && live !== undefined && live !== expected) {
+    return (
+      `the API key reaches Vast user #${live}, but the store's record of "${desired.name}" belongs to user #${expected}: ` +
+      "check the account's apiKey in the manifest"
+    );
+  }
+
+  // An account with no method shows no user id. Active records then mean either a key for
+  // another account or a 2FA reset outside the tool, and enrolling would be wrong for the first.
+  const active = stored.methods.filter((r) => r.state === 'active' && r.methodId !== null);
+  if (observed.methods.length === 0 && active.length > 0) {
+    return (
+      `the account has no 2FA method, but the store records ${active.length} active method(s) of "${desired.name}" ` +
+      `(${active.map((r) => `#${r.methodId}`).join(', ')}): check the account's apiKey; if 2FA was reset on purpose, ` +
+      `run "tfa-gitops store retire ${desired.name}" first`
+    );
+  }
+  return undefined;
+}
+
 /** Plans one account. Pure: the same input always gives the same plan. */
 export function planAccount(input: PlanInput): AccountPlan {
+  // Nothing planned against another account's methods can be right, so the plan stops here.
+  const mismatch = identityMismatch(input);
+  if (mismatch !== undefined) {
+    return { account: input.desired.name, actions: [], drift: [], authorization: null, blockers: [mismatch] };
+  }
+
   const matching: Matching = { actions: [], claimed: new Set() };
   const drift: DriftItem[] = [];
   const blockers: string[] = [];

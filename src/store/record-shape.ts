@@ -23,6 +23,7 @@ export function recordProblem(value: unknown): string | undefined {
     }
   }
 
+  if (value['userId'] !== undefined && !Number.isSafeInteger(value['userId'])) return '"userId" is not an integer';
   if (value['apiKey'] !== undefined && typeof value['apiKey'] !== 'string') return '"apiKey" is not a string';
   if (value['smsChallenges'] !== undefined && !Array.isArray(value['smsChallenges'])) return '"smsChallenges" is not an array';
   if (value['lock'] !== undefined && !isObject(value['lock'])) return '"lock" is not an object';

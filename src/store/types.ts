@@ -54,6 +54,11 @@ export interface SmsChallengeRecord {
 
 export interface AccountRecord {
   methods: MethodRecord[];
+  /**
+   * The Vast user id that the account's methods belong to, recorded when the tool first sees
+   * them, so that an API key for another account is caught before anything changes.
+   */
+  userId?: number;
   /** An API key, for manifests whose apiKey is `{ store: NAME }`: the record NAME holds it. */
   apiKey?: string;
   /** SMS challenges younger than 10 minutes; older ones have expired on the server. */
