@@ -139,6 +139,16 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     });
 
   storeCommand
+    .command('retire')
+    .description("after a 2FA reset outside tfa-gitops, mark the account's stored seeds retired and its backup codes used")
+    .argument('<account>', 'the account name in the manifest')
+    .addOption(fileOption())
+    .action(async (account: string, flags) => {
+      const { storeRetireCommand } = await import('./commands/store-retire.js');
+      setCode(await storeRetireCommand(account, flags, io));
+    });
+
+  storeCommand
     .command('set-api-key')
     .description('keep an API key, read from standard input, in the record NAME of the secret store')
     .argument('<name>', 'the record name that the manifest names in apiKey: { store: NAME }')
