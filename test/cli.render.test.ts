@@ -175,3 +175,14 @@ test('markdown: large fleet fits a comment', () => {
   assert.match(markdown, new RegExp(`_${3000 - sections.length} more account section\\(s\\) left out`));
   assert.ok(markdown.slice(markdown.indexOf('#### ')).length <= SECTION_BUDGET + 500);
 });
+
+test('markdown: action markers survive', () => {
+  const markdown = renderPlanMarkdown([EVERY_ACTION], []);
+  const items = markdown.split('\n').filter((line) => line.startsWith('- '));
+  for (const item of items) assert.doesNotMatch(item, /^- [-+~] /, `a bare marker makes a nested list: ${item}`);
+
+  const markers = items.map((item) => /^- `([^`]+)` /.exec(item)?.[1]).filter((marker) => marker !== undefined);
+  assert.deepEqual(markers, ['~', '+', '+', '-/+', '-/+', '-/+', '~', '~', '-']);
+  assert.ok(items.includes('- `-` delete totp method #8: not in the manifest'));
+  assert.ok(items.includes('- `+` create sms method "oncall": no SMS method'));
+});

@@ -8,7 +8,7 @@
 import type { AccountDrift } from '../../plan/drift.js';
 import { summarizeDrift } from '../../plan/drift.js';
 import { accountsOverDeleteLimit, neededMaxDeletes } from '../../plan/safety.js';
-import type { AccountPlan } from '../../plan/types.js';
+import type { AccountPlan, Action } from '../../plan/types.js';
 import { describeVerifier } from '../../plan/verifier.js';
 import type { FailedAccount } from '../session.js';
 import { fixText } from './drift-human.js';
@@ -24,7 +24,8 @@ export const TABLE_BUDGET = 25_000;
 export const SECTION_BUDGET = 35_000;
 
 function code(text: string): string {
-  // Account names are [a-z0-9._-] (the manifest schema), so no backtick can end the span early.
+  // Callers pass account names ([a-z0-9._-] by the manifest schema), action markers and flags,
+  // so no backtick can end the span early.
   return `\`${text}\``;
 }
 
@@ -40,6 +41,18 @@ function appendWithin(out: string[], blocks: string[][], budget: number, what: s
     used += size;
     out.push(...block);
   }
+}
+
+/**
+ * Returns an action as a list item whose marker (+, ~, -, -/+) is a code span. Written bare,
+ * `- + create` or `- - delete` parses as a nested list and the marker is lost.
+ */
+function actionItem(action: Action): string {
+  const text = actionText(action);
+  const space = text.indexOf(' ');
+  const marker = text.slice(0, space);
+  const rest = text.slice(space + 1);
+  return `- ${code(marker)} ${escapeMarkdown(rest)}: ${escapeMarkdown(action.reason)}`;
 }
 
 /** Returns a warning paragraph naming the accounts that apply would stop at; empty when none. */
@@ -89,7 +102,7 @@ export function renderPlanMarkdown(plans: readonly AccountPlan[], failed: readon
 
   const sections = changed.map((plan) => {
     const lines = [`#### ${code(plan.account)}`, ''];
-    for (const action of plan.actions) lines.push(`- ${escapeMarkdown(actionText(action))}: ${escapeMarkdown(action.reason)}`);
+    for (const action of plan.actions) lines.push(actionItem(action));
     if (plan.authorization) lines.push(`- adding methods is authorized by ${escapeMarkdown(describeVerifier(plan.authorization))}`);
     for (const blocker of plan.blockers) lines.push(`- **cannot apply:** ${escapeMarkdown(blocker)}`);
     lines.push('');
