@@ -137,3 +137,16 @@ test('apply: asks on a terminal', async () => {
     assert.equal((await readState(emu.url)).accounts[0].methods.length, 1);
   });
 });
+
+test('apply: closed input cancels cleanly', async () => {
+  await withEmulator(async (emu) => {
+    const account = await createAccount(emu.url);
+    const dir = await makeWorkspace(manifestFor(ONE_TOTP));
+    const env = { VAST_URL: emu.url, TEST_API_KEY: account.apiKey };
+
+    const closed = await runCli(['apply'], { cwd: dir, env, interactive: true, stdin: Readable.from([]) });
+    assert.equal(closed.code, 1);
+    assert.match(closed.stderr, /no answer: standard input was closed/);
+    assert.equal((await readState(emu.url)).accounts[0].methods.length, 0, 'nothing changed');
+  });
+});

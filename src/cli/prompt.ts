@@ -2,6 +2,7 @@
 
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { TfaError } from '../errors.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -20,13 +21,29 @@ export function ask(io: CliIo, question: string, hidden = false, signal?: AbortS
 
   return new Promise((resolveAnswer, reject) => {
     const rl = createInterface({ input, output, terminal: io.interactive && hidden });
-    const onAbort = () => {
+    let answered = false;
+    const stop = (error: unknown) => {
+      if (answered) return;
+      answered = true;
+      muted = false;
+      signal?.removeEventListener('abort', onAbort);
       rl.close();
-      reject(signal?.reason ?? new Error('aborted'));
+      io.stderr.write('\n');
+      reject(error);
     };
+    const onAbort = () => stop(signal?.reason ?? new TfaError('aborted', 'interrupted', { exitCode: 130 }));
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    // In raw terminal mode readline catches Ctrl-C itself, and Ctrl-D closes the input: both
+    // end the question, so the run stops cleanly and releases its lock.
+    rl.on('SIGINT', () => stop(new TfaError('aborted', 'interrupted at the prompt (Ctrl-C)', { exitCode: 130 })));
+    rl.on('close', () =>
+      stop(new TfaError('input_closed', 'no answer: standard input was closed', { hint: 'answer on a terminal, or use --auto-approve and an env or command code provider' })),
+    );
+
     rl.question(question, (answer) => {
+      if (answered) return;
+      answered = true;
       signal?.removeEventListener('abort', onAbort);
       muted = false;
       rl.close();
