@@ -34,6 +34,13 @@ const onSignal = (name) => {
   controller.abort(new Error(`interrupted by ${name}`));
 };
 process.on('SIGINT', () => onSignal('SIGINT'));
+// A reader that stops early (`| head`) closes the pipe. An apply must still finish its account
+// and release its lock, so later writes to that stream are dropped instead of crashing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 process.on('SIGTERM', () => onSignal('SIGTERM'));
 
 const code = await run(
