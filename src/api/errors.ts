@@ -54,16 +54,21 @@ export class ApiError extends TfaError {
 function describeApiError(details: ApiErrorDetails): { message: string; hint: string | undefined } {
   const { status, body, method, path } = details;
   const attempts = details.attempts === undefined ? '' : ` after ${countAttempts(details.attempts)}`;
+  // The server's msg is quoted inside this message, so its final period would end the sentence early.
+  // An ellipsis from a cut-short body stays.
+  const serverMessage = (body.msg ?? '').trimEnd().replace(/(?<!\.)\.$/, '');
+  const quoted = serverMessage === '' ? '' : `: ${serverMessage}`;
   let message = `${method} ${path} failed${attempts}: ${status} ${body.error}`;
-  if (body.msg !== undefined && body.msg !== '') {
-    message += `: ${body.msg}`;
-  }
 
   let hint: string | undefined;
   if (body.error === 'auth_error' || (isNonJsonCode(body.error) && (status === 401 || status === 403))) {
-    message += `. The API key ${details.keyHint} was rejected by ${details.baseUrl}.`;
+    message += `: the API key ${details.keyHint} was rejected by ${details.baseUrl}${quoted}.`;
     hint = "Pass a valid key with --api-key, set VAST_API_KEY, or set the account's apiKey in the manifest.";
-  } else if (status === 404 && /session/i.test(body.msg ?? '')) {
+    return { message: withNote(message, details.note), hint: details.hint ?? hint };
+  }
+
+  message += quoted;
+  if (status === 404 && /session/i.test(body.msg ?? '')) {
     message += '. The 2FA login session expired.';
     hint = 'Log in again to start a new session.';
   } else if (body.error === 'tfa_locked') {
@@ -80,11 +85,13 @@ function describeApiError(details: ApiErrorDetails): { message: string; hint: st
     hint = 'The service failed or is unavailable. Run again later.';
   }
 
-  if (details.note !== undefined) {
-    const separator = /[.!?]$/.test(message) ? ' ' : '. ';
-    message += `${separator}${details.note}`;
-  }
-  return { message, hint: details.hint ?? hint };
+  return { message: withNote(message, details.note), hint: details.hint ?? hint };
+}
+
+function withNote(message: string, note: string | undefined): string {
+  if (note === undefined) return message;
+  const separator = /[.!?]$/.test(message) ? ' ' : '. ';
+  return `${message}${separator}${note}`;
 }
 
 function describeLock(body: ErrorBody): string {

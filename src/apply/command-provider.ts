@@ -107,7 +107,7 @@ export class CommandCodeProvider implements CodeProvider {
       throw this.#error(
         'code_provider_timeout',
         `timed out after ${this.#timeoutSeconds} s without printing the ${request.channel} code for account "${request.account}"`,
-        'Make the command finish sooner, or raise timeoutSeconds in its codes entry of the manifest.',
+        `Make the command finish sooner, or raise timeoutSeconds in ${request.channel === 'email' ? "the account's emailCodes entry" : "the SMS method's codes entry"} of the manifest.`,
       );
     }
     if (outcome.stdoutOverflow) {
@@ -140,7 +140,10 @@ export class CommandCodeProvider implements CodeProvider {
   }
 
   #error(code: string, what: string, hint: string): CodeProviderError {
-    return new CodeProviderError(code, `The code provider command "${this.#command}" ${what}.`, { hint });
+    // `what` may end with the command's last stderr line: its own final period goes, so the
+    // sentence ends with one. The ellipsis of a cut-short line stays.
+    const sentence = `The code provider command "${this.#command}" ${what.trimEnd().replace(/(?<!\.)\.$/, '')}`;
+    return new CodeProviderError(code, `${sentence}.`, { hint });
   }
 }
 

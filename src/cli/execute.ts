@@ -14,7 +14,7 @@ import { type CliIo, logLine, styleFor } from './io.js';
 import { DEFAULT_PARALLELISM } from './options.js';
 import { startProgress } from './progress.js';
 import { ask } from './prompt.js';
-import { summarize } from './render/human.js';
+import { accountError, failureItem, summarize } from './render/human.js';
 import { errorText, type FailedAccount, mapLimit, type Session } from './session.js';
 
 export interface ExecuteOptions {
@@ -96,7 +96,7 @@ export function reportApply(io: CliIo, applied: readonly AccountPlan[], results:
     ...results.flatMap((r) => (r.error ? [{ account: r.account, error: errorText(r.error) }] : [])),
   ];
   for (const r of results) {
-    if (r.error) io.stderr.write(style.red(`Error: account "${r.account}": ${errorText(r.error)}\n`));
+    if (r.error) io.stderr.write(style.red(`Error: ${accountError(r.account, errorText(r.error))}\n`));
   }
 
   const succeeded = applied.filter((p) => !results.some((r) => r.account === p.account && r.error));
@@ -106,7 +106,7 @@ export function reportApply(io: CliIo, applied: readonly AccountPlan[], results:
       `${failures.length > 0 ? `; ${failures.length} account(s) failed` : ''}.\n`,
   );
   if (failures.length > 0) {
-    io.stdout.write(`Failed accounts:\n${failures.map((f) => `  x ${f.account}: ${f.error}`).join('\n')}\n`);
+    io.stdout.write(`Failed accounts:\n${failures.map(failureItem).join('\n')}\n`);
   }
   return failures.length > 0 ? 1 : 0;
 }

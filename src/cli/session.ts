@@ -53,8 +53,17 @@ export interface FleetOptions {
   only?: readonly string[];
 }
 
+/** Returns an error's message and hint as one line, for lists of failed accounts. */
 export function errorText(error: Error): string {
-  return error instanceof TfaError && error.hint ? `${error.message}; ${error.hint}` : error.message;
+  if (!(error instanceof TfaError) || !error.hint) return error.message;
+
+  // A hint that starts with a capital letter is a sentence of its own. A lowercase hint
+  // follows a semicolon, so the message loses its final period to avoid ".;".
+  if (/^[A-Z]/.test(error.hint)) {
+    const message = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
+    return `${message} ${error.hint}`;
+  }
+  return `${error.message.replace(/\.$/, '')}; ${error.hint}`;
 }
 
 export function serverUrl(options: GlobalOptions, io: CliIo): string {

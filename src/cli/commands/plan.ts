@@ -9,7 +9,7 @@ import type { AccountPlan } from '../../plan/types.js';
 import { type CliIo, styleFor } from '../io.js';
 import { DEFAULT_PARALLELISM, type GlobalOptions, type OutputFormat } from '../options.js';
 import { startProgress } from '../progress.js';
-import { renderHuman } from '../render/human.js';
+import { accountError, renderHuman } from '../render/human.js';
 import { planDocument, renderJson } from '../render/json.js';
 import { renderPlanJunit } from '../render/junit.js';
 import { renderPlanMarkdown } from '../render/markdown.js';
@@ -131,7 +131,7 @@ export async function makePlan(
 
 export function printFailures(failed: readonly FailedAccount[], io: CliIo): void {
   const style = styleFor(io, false);
-  for (const { account, error } of failed) io.stderr.write(style.red(`Error: account "${account}": ${error}\n`));
+  for (const { account, error } of failed) io.stderr.write(style.red(`Error: ${accountError(account, error)}\n`));
 }
 
 /** Writes the plan with what it was made from to `--out`; see saved-plan.ts. */

@@ -69,10 +69,26 @@ export function countAccounts(count: number): string {
   return count === 1 ? '1 account' : `${count} accounts`;
 }
 
+/**
+ * Returns `account "NAME": ERROR` for an error line, without a second prefix when the error
+ * text already starts with the account (errors about a key or a lock name it themselves).
+ */
+export function accountError(account: string, error: string): string {
+  const prefix = `account "${account}"`;
+  return error.startsWith(prefix) ? error : `${prefix}: ${error}`;
+}
+
+/** Returns a list line `  x NAME: ERROR`, dropping an `account "NAME": ` prefix from the error. */
+export function failureItem(failure: FailedAccount): string {
+  const prefix = `account "${failure.account}": `;
+  const error = failure.error.startsWith(prefix) ? failure.error.slice(prefix.length) : failure.error;
+  return `  x ${failure.account}: ${error}`;
+}
+
 /** Lists the accounts that could not be planned, each with the reason. */
 export function failedLines(failed: readonly FailedAccount[], style: Style): string[] {
   if (failed.length === 0) return [];
-  return [style.red(`Failed: ${failed.length} account(s) could not be read:`), ...failed.map((f) => style.red(`  x ${f.account}: ${f.error}`)), ''];
+  return [style.red(`Failed: ${failed.length} account(s) could not be read:`), ...failed.map((f) => style.red(failureItem(f))), ''];
 }
 
 /** Returns the last line of a plan: the totals, and how many accounts failed. */
