@@ -106,7 +106,7 @@ describe('Retry-After', () => {
         return {
           status: 429,
           headers: { date: serverNow.toUTCString(), 'retry-after': retryAt.toUTCString() },
-          json: { error: 'sms_rate_limited', msg: 'slow down' },
+          json: { error: 'rate_limited', msg: 'slow down' },
         };
       },
       () => ({
@@ -147,7 +147,7 @@ describe('Retry-After', () => {
 
   test('wait beyond budget stops with a time', async () => {
     const server = await serve([
-      { status: 429, headers: { 'retry-after': '120' }, json: { error: 'sms_rate_limited', msg: 'too many' } },
+      { status: 429, headers: { 'retry-after': '120' }, json: { error: 'rate_limited', msg: 'too many' } },
     ]);
     const { client, retries } = clientFor(server, { maxRetryTimeMs: 5000 });
     const started = performance.now();
@@ -156,7 +156,7 @@ describe('Retry-After', () => {
 
     assert.ok(error instanceof ApiError);
     assert.equal(error.status, 429);
-    assert.equal(error.apiCode, 'sms_rate_limited');
+    assert.equal(error.apiCode, 'rate_limited');
     assert.equal(error.retryAfterMs, 120_000);
     assert.match(error.message, /retry in 120 s, more than the \d+(\.\d)? s left of the retry time budget/);
     assert.match(error.hint ?? '', /^Run again after \d{4}-\d\d-\d\dT/);
@@ -269,6 +269,21 @@ describe('which failures are retried', () => {
     assert.equal(error.apiCode, 'tfa_locked');
     assert.equal(error.body.fail_count, 5);
     assert.ok(error.message.includes(new Date(lockedUntil * 1000).toISOString()), error.message);
+    assert.equal(server.requests.length, 1);
+    assert.equal(retries.length, 0);
+  });
+
+  test('sms_rate_limited is not retried', async () => {
+    const server = await serve([
+      { status: 429, headers: { 'retry-after': '1' }, json: { error: 'sms_rate_limited', msg: 'at most 5 per hour' } },
+      { json: { msg: '2FA Sent', secret: 'challenge' } },
+    ]);
+    const { client, retries } = clientFor(server);
+
+    const error = await rejection(client.sendSms({ phone_number: '+12125551234' }));
+
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.apiCode, 'sms_rate_limited');
     assert.equal(server.requests.length, 1);
     assert.equal(retries.length, 0);
   });

@@ -76,8 +76,9 @@ export function decideRetry(error: unknown, safe: boolean, baseUrl: string): Ret
 }
 
 function decideForStatus(error: ApiError, safe: boolean, baseUrl: string): RetryDecision {
-  // A locked method also gets 429, but waiting a few seconds will not unlock it.
-  if (error.status === 429 && error.apiCode === 'tfa_locked') {
+  // A locked method and an SMS quota (a few sends per number per hour) also get 429, but
+  // waiting a few seconds lifts neither.
+  if (error.status === 429 && (error.apiCode === 'tfa_locked' || error.apiCode === 'sms_rate_limited' || error.apiCode === 'twilio_rate_limited')) {
     return { retry: false, error };
   }
   if (error.status === 429 || error.status === 503) {

@@ -131,6 +131,14 @@ export async function withVerification<T>(
   let verifier = planned;
   for (;;) {
     if (verifier === null) {
+      const rejected = [...run.failures].filter(([, count]) => count >= MAX_FAILURES_PER_VERIFIER).map(([key]) => key);
+      if (rejected.length > 0) {
+        throw new VerificationError(
+          'verification_rejected',
+          `no usable method can verify this step for "${run.desired.name}": the server rejected the codes of ${rejected.join(', ')} twice each`,
+          { hint: 'check that each code provider prints the newest code it received, and that the clock is right' },
+        );
+      }
       throw new VerificationError('no_verifier', `no usable method can verify this step for "${run.desired.name}"`, {
         hint: 'check the drift for locked methods, or add a code provider (emailCodes) to the account',
       });
