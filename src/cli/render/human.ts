@@ -94,12 +94,15 @@ export function failedLines(failed: readonly FailedAccount[], style: Style): str
 /** Returns the last line of a plan: the totals, and how many accounts failed. */
 function planSummaryLine(plans: readonly AccountPlan[], failed: readonly FailedAccount[], style: Style): string {
   const changed = plans.filter((p) => p.actions.length > 0);
-  const failures = failed.length === 0 ? '' : `; ${countAccounts(failed.length)} failed: see the errors on stderr`;
+  const blocked = plans.filter((p) => p.blockers.length > 0);
+  const failures =
+    (failed.length === 0 ? '' : `; ${countAccounts(failed.length)} failed: see the errors on stderr`) +
+    (blocked.length === 0 ? '' : `; ${countAccounts(blocked.length)} cannot be applied`);
 
   if (plans.length === 0) {
     return failed.length === 0 ? 'No account could be planned.' : style.red(`No account could be planned${failures}.`);
   }
-  if (changed.length === 0 && failed.length === 0) {
+  if (changed.length === 0 && failed.length === 0 && blocked.length === 0) {
     return style.green(plans.length === 1 ? 'No changes. The account matches the manifest.' : 'No changes. The accounts match the manifest.');
   }
   if (changed.length === 0) {
@@ -129,7 +132,8 @@ export function deleteLimitLines(plans: readonly AccountPlan[], maxDeletes: numb
  */
 export function renderHuman(plans: readonly AccountPlan[], style: Style, failed: readonly FailedAccount[] = [], maxDeletes?: number): string {
   const out: string[] = [];
-  const changed = plans.filter((p) => p.actions.length > 0);
+  // An account that cannot be applied is shown even when it has no action, with the reason.
+  const changed = plans.filter((p) => p.actions.length > 0 || p.blockers.length > 0);
   const drifted = plans.filter((p) => p.drift.length > 0);
 
   if (changed.length > 0) {
