@@ -370,3 +370,14 @@ test('planner: import placeholder label matches', () => {
   ]);
   assert.deepEqual(result.drift, []);
 });
+
+test('planner: unconfirmed pending seed reported', () => {
+  const result = plan({
+    desired: account([totp('ci-bot')]),
+    observed: status([live(7, 'totp', 'ci-bot')]),
+    stored: stored([record('ci-bot', 7), record('ci-bot', null, 'pending')]),
+  });
+  assert.deepEqual(result.actions, []);
+  assert.deepEqual(result.drift.map((d) => d.kind), ['orphan-record']);
+  assert.match(result.drift[0]?.message ?? '', /stored as pending and never confirmed/);
+});

@@ -287,6 +287,24 @@ function reportState(input: PlanInput, drift: DriftItem[]): void {
 }
 
 /**
+ * Reports seeds stored as pending whose method was never confirmed, e.g. after a rotation
+ * killed before confirm-new. They stay in the store, and a later enrollment of the label
+ * replaces them.
+ */
+function reportUnconfirmedSeeds(input: PlanInput, actions: readonly Action[], drift: DriftItem[]): void {
+  for (const record of input.stored.methods) {
+    if (record.state !== 'pending' || record.methodId !== null) continue;
+    const handled = actions.some((a) => (a.kind === 'adopt' || a.kind === 'create') && a.label === record.label);
+    if (handled) continue;
+    drift.push({
+      kind: 'orphan-record',
+      label: record.label,
+      message: `the store holds a seed for "${record.label}" that was stored as pending and never confirmed (created ${record.createdAt})`,
+    });
+  }
+}
+
+/**
  * Chooses a verifier for each step that needs one and records what blocks the plan:
  * no way to verify, or a removal that would leave the account without a usable method.
  */
@@ -403,9 +421,10 @@ export function identityMismatch(input: PlanInput): string | undefined {
 
 /** Plans one account. Pure: the same input always gives the same plan. */
 export function planAccount(input: PlanInput): AccountPlan {
-  // Nothing planned against another account's methods can be right, so the plan stops here.
+  // Nothing planned against another user's methods can be right, so that plan stops here. An
+  // empty account may be this one after a reset, so its plan is shown, but blocked.
   const mismatch = identityMismatch(input);
-  if (mismatch !== undefined) {
+  if (mismatch !== undefined && input.observed.methods.length > 0) {
     return { account: input.desired.name, actions: [], drift: [], authorization: null, blockers: [mismatch] };
   }
 
@@ -423,10 +442,12 @@ export function planAccount(input: PlanInput): AccountPlan {
   const firstMethod = input.observed.methods.length === 0 && adds;
   if (!firstMethod) planBackupCodes(input, matching.actions);
   reportState(input, drift);
+  reportUnconfirmedSeeds(input, matching.actions, drift);
 
   const actions = [...matching.actions].sort((a, b) => ACTION_ORDER[a.kind] - ACTION_ORDER[b.kind]);
   const authorization = assignVerifiers(input, actions, blockers);
   checkRemovals(input, actions, blockers);
+  if (mismatch !== undefined) blockers.unshift(mismatch);
 
   return { account: input.desired.name, actions, drift, authorization, blockers };
 }
