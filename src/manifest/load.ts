@@ -6,9 +6,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { buildDesiredState } from './desired.js';
-import { parseManifestText, type ParsedManifestFile } from './document.js';
+import { parseManifestText } from './document.js';
 import { ManifestError, problemAt, sortProblems, type ManifestProblem } from './errors.js';
-import { findNode, startOffset } from './position.js';
+import { findNode, startOffset, type SourceText } from './position.js';
 import { describeSchemaErrors } from './schema-errors.js';
 import { DEFAULT_STORE_URL, resolveStoreUrl } from './store-url.js';
 import type { DesiredAccount, Manifest } from './types.js';
@@ -32,12 +32,20 @@ interface ManifestFileRef {
   displayPath: string;
 }
 
-/** One file's contribution to the manifest. */
+/**
+ * One file's contribution to the manifest, with the offsets that the checks across files
+ * report problems at. The YAML document is not kept: with many files, keeping every file's
+ * document until the last one is read made the loader's memory grow with the whole fleet.
+ */
 interface LoadedFile {
-  file: ParsedManifestFile;
+  source: SourceText;
   baseDir: string;
   store: string | undefined;
+  /** Offset of the `store` value, when the file sets one. */
+  storeOffset: number;
   accounts: DesiredAccount[];
+  /** Offset of each account's `name` value, in the order of `accounts`. */
+  nameOffsets: number[];
 }
 
 /**
@@ -88,7 +96,15 @@ async function loadFile(ref: ManifestFileRef): Promise<LoadedFile | { problems: 
   const state = buildDesiredState(parsed.file, baseDir);
   if (state.problems.length > 0) return { problems: state.problems };
 
-  return { file: parsed.file, baseDir, store: state.store, accounts: state.accounts };
+  const { doc, source } = parsed.file;
+  return {
+    source,
+    baseDir,
+    store: state.store,
+    storeOffset: startOffset(findNode(doc, ['store'])),
+    accounts: state.accounts,
+    nameOffsets: state.accounts.map((_, index) => startOffset(findNode(doc, ['accounts', String(index), 'name']))),
+  };
 }
 
 /** Expands folders into their YAML files and drops repeats, keeping the first occurrence. */
@@ -166,7 +182,7 @@ function findDuplicateAccounts(files: readonly LoadedFile[]): ManifestProblem[] 
   const problems: ManifestProblem[] = [];
   const firstByName = new Map<string, DesiredAccount>();
 
-  for (const { file, accounts } of files) {
+  for (const { source, accounts, nameOffsets } of files) {
     accounts.forEach((account, index) => {
       const first = firstByName.get(account.name);
       if (first === undefined) {
@@ -177,8 +193,7 @@ function findDuplicateAccounts(files: readonly LoadedFile[]): ManifestProblem[] 
       const firstAt = `${first.position.file}:${first.position.line}`;
       const message = `account name "${account.name}" is used twice, at ${firstAt} and here; ` +
         'account names must be unique across all manifest files, so rename or remove one of them';
-      const offset = startOffset(findNode(file.doc, ['accounts', String(index), 'name']));
-      problems.push(problemAt(file.source, offset, message));
+      problems.push(problemAt(source, nameOffsets[index] ?? 0, message));
     });
   }
 
@@ -195,21 +210,21 @@ function resolveStore(files: readonly LoadedFile[], problems: ManifestProblem[])
   for (const loaded of files) {
     if (loaded.store === undefined) continue;
 
-    const offset = startOffset(findNode(loaded.file.doc, ['store']));
+    const offset = loaded.storeOffset;
     const url = resolveStoreUrl(loaded.store, loaded.baseDir);
     if (url === undefined) {
       const message = `store ${JSON.stringify(loaded.store)} names no file; write a path, e.g. store: ${DEFAULT_STORE_URL}`;
-      problems.push(problemAt(loaded.file.source, offset, message));
+      problems.push(problemAt(loaded.source, offset, message));
       return undefined;
     }
 
     if (chosen === undefined) {
       chosen = { url, file: loaded };
     } else if (chosen.url !== url) {
-      const firstAt = `${chosen.file.file.source.file}:${positionLine(chosen.file)}`;
+      const firstAt = `${chosen.file.source.file}:${positionLine(chosen.file)}`;
       const message = `store ${JSON.stringify(loaded.store)} differs from the store set at ${firstAt} (${chosen.url}); ` +
         'all manifest files must name the same store, so set it in one file only or make them equal';
-      problems.push(problemAt(loaded.file.source, offset, message));
+      problems.push(problemAt(loaded.source, offset, message));
       return undefined;
     }
   }
@@ -221,8 +236,7 @@ function resolveStore(files: readonly LoadedFile[], problems: ManifestProblem[])
 }
 
 function positionLine(loaded: LoadedFile): number {
-  const offset = startOffset(findNode(loaded.file.doc, ['store']));
-  return loaded.file.source.lineCounter.linePos(offset).line;
+  return loaded.source.lineCounter.linePos(loaded.storeOffset).line;
 }
 
 function displayPath(absolutePath: string, cwd: string): string {
