@@ -87,11 +87,11 @@ try {
   const workspaces = new Map();
   for (const count of new Set([1, ...planned])) {
     const dir = join(tempDir, `fleet-${count}`);
-    workspaces.set(count, { dir, keys: await writeFleetWorkspace(dir, accounts.slice(0, count)) });
+    workspaces.set(count, await writeFleetWorkspace(dir, accounts.slice(0, count)));
   }
 
   if (wanted('validate')) {
-    const result = await validateCase({ workspace: workspaces.get(1).dir, env, tempDir, ...repeat(plan.validate) });
+    const result = await validateCase({ manifestDir: workspaces.get(1).manifestDir, env, tempDir, ...repeat(plan.validate) });
     results.push(result);
     printResult(result, options.quick);
   }
@@ -102,8 +102,8 @@ try {
     for (const count of planned) {
       const runs = count === 1 ? plan.small : plan.sizeRuns[plan.sizes.indexOf(count)];
       const targets = { ratio: count === ratioSize, memory: count === memorySize };
-      const { dir, keys } = workspaces.get(count);
-      const result = await planCase({ count, workspace: dir, keys, emulator, env, tempDir, targets, ...repeat(runs) });
+      const { manifestDir, env: keys } = workspaces.get(count);
+      const result = await planCase({ count, manifestDir, keys, emulator, env, tempDir, targets, ...repeat(runs) });
       results.push(result);
       printResult(result, options.quick);
     }

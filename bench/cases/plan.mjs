@@ -24,12 +24,12 @@ export const PLAN_TARGET = 1.3;
 export const PLAN_MEMORY_TARGET_BYTES = 200 * 1024 * 1024;
 
 /**
- * Runs the case: `count` accounts whose manifest and store are in `workspace`, with their
- * API keys in `keys`, against the running `emulator`. `targets` names which limits of the
+ * Runs the case: `count` accounts whose manifest files and store are in `manifestDir`, with
+ * their API keys in `keys`, against the running `emulator`. `targets` names which limits of the
  * issue apply to this size. Every run, of either side, is checked to send exactly `count`
  * status requests.
  */
-export async function planCase({ count, workspace, keys, emulator, env, tempDir, warmups, runs, targets = {} }) {
+export async function planCase({ count, manifestDir, keys, emulator, env, tempDir, warmups, runs, targets = {} }) {
   const runEnv = { ...env, ...keys, VAST_URL: emulator.url };
   const tool = [];
   const floor = [];
@@ -41,8 +41,8 @@ export async function planCase({ count, workspace, keys, emulator, env, tempDir,
     for (const side of toolFirst ? ['tool', 'floor'] : ['floor', 'tool']) {
       await emulator.command('reset');
       const result = side === 'tool'
-        ? await runNode([CLI, 'plan'], { cwd: workspace, env: runEnv, tempDir, memory: true })
-        : await runNode([FLOOR_CLIENT, emulator.url, String(PARALLELISM), KEY_PREFIX], { cwd: workspace, env: runEnv, tempDir, memory: true });
+        ? await runNode([CLI, 'plan', '-f', manifestDir], { cwd: manifestDir, env: runEnv, tempDir, memory: true })
+        : await runNode([FLOOR_CLIENT, emulator.url, String(PARALLELISM), KEY_PREFIX], { cwd: manifestDir, env: runEnv, tempDir, memory: true });
       expectSuccess(result, side === 'tool' ? `tfa-gitops plan of ${count} accounts` : 'the floor client');
       if (side === 'tool' && !result.stdout.includes('No changes')) {
         throw new Error(`tfa-gitops plan of ${count} settled accounts printed changes:\n${result.stdout.slice(0, 2000)}`);

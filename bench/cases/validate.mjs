@@ -11,11 +11,11 @@ import { summarize } from '../lib/stats.mjs';
 export const VALIDATE_TARGET = 2.5;
 
 /**
- * Runs the case in `workspace`, a folder with a one-account tfa-gitops.yaml. The timed runs
+ * Runs the case on `manifestDir`, a folder with a one-account manifest file. The timed runs
  * have no preload, so that nothing is added to either start; one more run of each measures
  * peak memory.
  */
-export async function validateCase({ workspace, env, tempDir, warmups, runs }) {
+export async function validateCase({ manifestDir, env, tempDir, warmups, runs }) {
   const tool = [];
   const floor = [];
   for (let run = 0; run < warmups + runs; run++) {
@@ -23,15 +23,15 @@ export async function validateCase({ workspace, env, tempDir, warmups, runs }) {
     const toolFirst = run % 2 === 0;
     for (const side of toolFirst ? ['tool', 'floor'] : ['floor', 'tool']) {
       const result = side === 'tool'
-        ? await runNode([CLI, 'validate'], { cwd: workspace, env, tempDir })
-        : await runNode(['-e', '0'], { cwd: workspace, env, tempDir });
+        ? await runNode([CLI, 'validate', '-f', manifestDir], { cwd: manifestDir, env, tempDir })
+        : await runNode(['-e', '0'], { cwd: manifestDir, env, tempDir });
       expectSuccess(result, side === 'tool' ? 'tfa-gitops validate' : 'node -e 0');
       if (run >= warmups) (side === 'tool' ? tool : floor).push(result.ms);
     }
   }
 
-  const toolMemory = await runNode([CLI, 'validate'], { cwd: workspace, env, tempDir, memory: true });
-  const floorMemory = await runNode(['-e', '0'], { cwd: workspace, env, tempDir, memory: true });
+  const toolMemory = await runNode([CLI, 'validate', '-f', manifestDir], { cwd: manifestDir, env, tempDir, memory: true });
+  const floorMemory = await runNode(['-e', '0'], { cwd: manifestDir, env, tempDir, memory: true });
   expectSuccess(toolMemory, 'tfa-gitops validate');
 
   const toolSummary = summarize(tool);

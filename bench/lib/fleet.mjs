@@ -91,41 +91,53 @@ export async function writeEmulatorState(dir, accounts) {
   return path;
 }
 
+/** Accounts per manifest file of a fleet, as a team might keep one file per group of accounts. */
+export const ACCOUNTS_PER_FILE = 100;
+
 /**
- * Writes `dir/tfa-gitops.yaml` for `accounts`, each with its API key from an environment
- * variable, and `dir/.tfa-gitops/` with an identity file and a store of their records.
- * Returns the environment variables that carry the keys.
+ * Writes the manifest of `accounts` as files of ACCOUNTS_PER_FILE accounts in
+ * `dir/manifests/`, each account with its API key in an environment variable, and
+ * `dir/manifests/.tfa-gitops/` with an identity file and a store of their records. Returns
+ * the manifest folder and the environment variables that carry the keys.
  */
 export async function writeFleetWorkspace(dir, accounts) {
   const createdAt = new Date(Date.now() - 86_400_000).toISOString();
+  const manifestDir = join(dir, 'manifests');
+  const storeDir = join(manifestDir, '.tfa-gitops');
+  await mkdir(storeDir, { recursive: true, mode: 0o700 });
+
   const records = new Map();
   const env = {};
-  const lines = ['apiVersion: tfa-gitops/v1', 'kind: TwoFactorManifest', 'store: file://.tfa-gitops/secrets.age', 'accounts:'];
+  for (let first = 0; first < accounts.length; first += ACCOUNTS_PER_FILE) {
+    const lines = ['apiVersion: tfa-gitops/v1', 'kind: TwoFactorManifest'];
+    // The store is set once; the other files agree with it by leaving it out.
+    if (first === 0) lines.push('store: file://.tfa-gitops/secrets.age');
+    lines.push('accounts:');
 
-  for (const account of accounts) {
-    env[account.keyVariable] = account.apiKey;
-    lines.push(
-      `  - name: ${account.name}`,
-      `    apiKey: { env: ${account.keyVariable} }`,
-      '    methods:',
-      `      - { label: ${LABEL}, type: totp, primary: true }`,
-      '    backupCodes: { minRemaining: 3 }',
-    );
-    records.set(account.name, {
-      version: 1,
-      record: {
-        methods: [{ label: LABEL, type: 'totp', seed: account.seed, methodId: account.index, state: 'active', createdAt, updatedAt: createdAt }],
-        backupCodes: account.codes.map((code) => ({ code, used: false })),
-        backupCodesIssuedAt: createdAt,
-      },
-    });
+    for (const account of accounts.slice(first, first + ACCOUNTS_PER_FILE)) {
+      env[account.keyVariable] = account.apiKey;
+      lines.push(
+        `  - name: ${account.name}`,
+        `    apiKey: { env: ${account.keyVariable} }`,
+        '    methods:',
+        `      - { label: ${LABEL}, type: totp, primary: true }`,
+        '    backupCodes: { minRemaining: 3 }',
+      );
+      records.set(account.name, {
+        version: 1,
+        record: {
+          methods: [{ label: LABEL, type: 'totp', seed: account.seed, methodId: account.index, state: 'active', createdAt, updatedAt: createdAt }],
+          backupCodes: account.codes.map((code) => ({ code, used: false })),
+          backupCodesIssuedAt: createdAt,
+        },
+      });
+    }
+    const fileNumber = String(first / ACCOUNTS_PER_FILE + 1).padStart(3, '0');
+    await writeFile(join(manifestDir, `accounts-${fileNumber}.yaml`), `${lines.join('\n')}\n`);
   }
 
-  const storeDir = join(dir, '.tfa-gitops');
-  await mkdir(storeDir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, 'tfa-gitops.yaml'), `${lines.join('\n')}\n`);
   await writeStore(storeDir, records);
-  return env;
+  return { manifestDir, env };
 }
 
 /** Encrypts all records at once, in the project's own store format, to a new identity file. */
