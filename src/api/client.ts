@@ -195,13 +195,13 @@ export class VastClient {
         throw error;
       }
       const failure = this.#transportError(error, method, path);
-      this.#emit({ method, path, attempt, status: error.status, durationMs: error.durationMs, requestBody: this.#redactRequest(body), error: failure.message });
+      this.#emit(() => ({ method, path, attempt, status: error.status, durationMs: error.durationMs, requestBody: this.#redactRequest(body), error: failure.message }));
       throw failure;
     }
 
     this.#recordClock(response);
     const outcome = this.#interpret(response, call);
-    this.#emit({
+    this.#emit(() => ({
       method,
       path,
       attempt,
@@ -210,7 +210,7 @@ export class VastClient {
       requestBody: this.#redactRequest(body),
       responseBody: this.#redactResponse(response, call.knownSecrets),
       ...(outcome instanceof Error ? { error: outcome.message } : {}),
-    });
+    }));
 
     if (outcome instanceof Error) {
       throw outcome;
@@ -312,13 +312,17 @@ export class VastClient {
     return response.text === '' ? undefined : excerptBody(response.text, knownSecrets);
   }
 
-  #emit(exchange: Exchange): void {
+  /**
+   * Passes an attempt to the --explain trace. The exchange is built only when there is a
+   * trace, because redacting every response body cost more than parsing it.
+   */
+  #emit(exchange: () => Exchange): void {
     const onExchange = this.#options.onExchange;
     if (onExchange === undefined) {
       return;
     }
     try {
-      onExchange(exchange);
+      onExchange(exchange());
     } catch {
       // Ignored because a failing trace must not cost the caller a response, such as a set
       // of new backup codes.
