@@ -179,7 +179,17 @@ function exchange(request: HttpRequest, progress: Progress): Promise<{ response:
     // Redirects are never followed: a followed redirect would turn a POST into a GET, so the
     // caller reports a 3xx instead.
     const send = isHttps ? httpsRequest : httpRequest;
-    outgoing = send(url, { method: request.method, headers, agent: isHttps ? agents.https : agents.http }, (response) => {
+    // Plain options spare node:http converting the URL object again for every request.
+    const target = {
+      protocol: url.protocol,
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      method: request.method,
+      headers,
+      agent: isHttps ? agents.https : agents.http,
+    };
+    outgoing = send(target, (response) => {
       progress.status = response.statusCode ?? 0;
       const receivedAtMs = Date.now();
       const chunks: Buffer[] = [];
