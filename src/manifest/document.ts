@@ -131,7 +131,7 @@ function describeYamlError(source: SourceText, doc: Document.Parsed, error: YAML
 function describeDuplicateKey(source: SourceText, doc: Document.Parsed, keyOffset: number): string {
   let found: { key: string; segments: string[]; firstOffset: number } | undefined;
 
-  walkMaps(doc.contents, [], (map, segments) => {
+  walkMaps(doc.contents, (map, segments) => {
     const index = map.items.findIndex((pair) => isScalar(pair.key) && pair.key.range?.[0] === keyOffset);
     const duplicate = map.items[index];
     if (found !== undefined || duplicate === undefined) return;
@@ -139,7 +139,7 @@ function describeDuplicateKey(source: SourceText, doc: Document.Parsed, keyOffse
     const key = keyText(duplicate.key);
     const first = map.items.find((pair) => keyText(pair.key) === key);
     const firstOffset = isScalar(first?.key) ? first.key.range?.[0] ?? keyOffset : keyOffset;
-    found = { key, segments, firstOffset };
+    found = { key, segments: segments(), firstOffset };
   });
 
   if (found === undefined) return 'duplicate key: each key may appear once in a map; remove one of them';
@@ -156,11 +156,11 @@ function describeDuplicateKey(source: SourceText, doc: Document.Parsed, keyOffse
 function findStructureProblems(source: SourceText, doc: Document.Parsed): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
 
-  walkMaps(doc.contents, [], (map, segments) => {
+  walkMaps(doc.contents, (map, segments) => {
     for (const pair of map.items) {
       const key = pair.key as Node | null;
       if (key !== null && !isScalar(key)) {
-        const message = `a key ${formatLocation(segments)} is a list or a map; write keys as plain words`;
+        const message = `a key ${formatLocation(segments())} is a list or a map; write keys as plain words`;
         problems.push(problemAt(source, key.range?.[0] ?? 0, message));
       }
     }
@@ -176,21 +176,37 @@ function findStructureProblems(source: SourceText, doc: Document.Parsed): Manife
   return problems;
 }
 
-/** Calls `visit` for every map in the tree with the pointer segments that lead to it. */
-function walkMaps(
-  node: unknown,
-  segments: string[],
-  visit: (map: YAMLMap<unknown, unknown>, segments: string[]) => void,
-): void {
-  if (isMap(node)) {
-    visit(node, segments);
-    for (const pair of node.items) walkMaps(pair.value, [...segments, keyText(pair.key)], visit);
-    return;
-  }
+/**
+ * Calls `visit` for every map in the tree, with a function that returns the pointer segments
+ * that lead to it. The segments are built only when asked for, because a visitor needs them
+ * only for a problem, and building them for every map of a large manifest cost more than the
+ * checks themselves.
+ */
+function walkMaps(node: unknown, visit: (map: YAMLMap<unknown, unknown>, segments: () => string[]) => void): void {
+  // The keys (or sequence indexes) from the root to the node being visited.
+  const path: unknown[] = [];
+  const segments = () => path.map((step) => (typeof step === 'number' ? String(step) : keyText(step)));
 
-  if (isSeq(node)) {
-    node.items.forEach((item, index) => walkMaps(item, [...segments, String(index)], visit));
-  }
+  const walk = (current: unknown): void => {
+    if (isMap(current)) {
+      visit(current, segments);
+      for (const pair of current.items) {
+        path.push(pair.key);
+        walk(pair.value);
+        path.pop();
+      }
+      return;
+    }
+
+    if (isSeq(current)) {
+      current.items.forEach((item, index) => {
+        path.push(index);
+        walk(item);
+        path.pop();
+      });
+    }
+  };
+  walk(node);
 }
 
 /** Calls `visit` for every node in the tree, keys included. */
