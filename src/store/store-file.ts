@@ -14,14 +14,16 @@ export function emptyContents(): StoreContents {
 }
 
 /**
- * Serialises contents as `{"formatVersion": 1, "accounts": {NAME: {"version": N, "record": ...}}}`,
- * with account names sorted so that equal contents give equal text.
+ * Serialises contents as `{"formatVersion":1,"accounts":{NAME:{"version":N,"record":...}}}`,
+ * with account names sorted so that equal contents give equal text. The JSON is not indented:
+ * indentation doubled the text that every read decrypts and every write encrypts (1.4 MB
+ * instead of 0.7 MB for 1,000 accounts). `age -d FILE | jq .` shows it indented.
  */
 export function serializeContents(contents: StoreContents): string {
   const names = [...contents.accounts.keys()].sort();
   // Object.fromEntries defines own properties, so an account named "__proto__" stays an account.
   const accounts = Object.fromEntries(names.map((name) => [name, contents.accounts.get(name)]));
-  return `${JSON.stringify({ formatVersion: STORE_FORMAT_VERSION, accounts }, null, 2)}\n`;
+  return `${JSON.stringify({ formatVersion: STORE_FORMAT_VERSION, accounts })}\n`;
 }
 
 /**
