@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The installed command: wires the real process into the CLI and sets the exit code.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 
 /**
@@ -17,10 +17,33 @@ function entryModule() {
   return bundleIsCurrent ? bundle.href : compiled.href;
 }
 
-// Each read of the live process.env is a getenv() call, which scans the environment entry by
-// entry. The yaml parser reads process.env.LOG_TOKENS once per token, so with one API key
-// variable per account, parsing a large manifest took seconds. A plain copy reads in O(1).
-process.env = { ...process.env };
+/**
+ * Returns a plain copy of the environment. Each read of the live process.env is a getenv()
+ * call, which scans the environment entry by entry, and the yaml parser reads
+ * process.env.LOG_TOKENS once per token: with one API key variable per account, parsing a
+ * large manifest took seconds. Copying process.env itself reads every variable that way
+ * (0.64 s for 10,000 variables), so on Linux the copy comes from /proc/self/environ, which
+ * holds the environment the process started with, unchanged until now.
+ */
+function environmentCopy() {
+  if (process.platform === 'linux') {
+    try {
+      const env = {};
+      for (const entry of readFileSync('/proc/self/environ', 'utf8').split('\0')) {
+        const equals = entry.indexOf('=');
+        const name = entry.slice(0, equals);
+        // getenv() returns the first of two entries with one name, so the first one is kept.
+        if (equals > 0 && !Object.hasOwn(env, name)) env[name] = entry.slice(equals + 1);
+      }
+      return env;
+    } catch {
+      // Without /proc, copy through process.env.
+    }
+  }
+  return { ...process.env };
+}
+
+process.env = environmentCopy();
 
 const { run } = await import(entryModule());
 
