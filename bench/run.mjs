@@ -102,8 +102,8 @@ try {
     for (const count of planned) {
       const runs = count === 1 ? plan.small : plan.sizeRuns[plan.sizes.indexOf(count)];
       const targets = { ratio: count === ratioSize, memory: count === memorySize };
-      const { manifestDir, env: keys } = workspaces.get(count);
-      const result = await planCase({ count, manifestDir, keys, emulator, env, tempDir, targets, ...repeat(runs) });
+      const { manifestDir, env: keys, keysFile } = workspaces.get(count);
+      const result = await planCase({ count, manifestDir, keys, keysFile, emulator, env, tempDir, targets, ...repeat(runs) });
       results.push(result);
       printResult(result, options.quick);
     }

@@ -71,7 +71,7 @@ export async function applyCase({ count, emulator, env, tempDir, warmups, runs }
       cwd: workspace,
       env: { ...env, ...keys, VAST_URL: emulator.url },
       tempDir,
-      memory: true,
+      usage: true,
     });
     const stats = await emulator.command('stats');
     expectSuccess(result, `tfa-gitops apply on ${count} fresh accounts`);

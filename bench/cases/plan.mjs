@@ -7,10 +7,9 @@
 
 import { join } from 'node:path';
 
-import { KEY_PREFIX } from '../lib/fleet.mjs';
 import { CLI, ROOT } from '../lib/paths.mjs';
 import { expectSuccess, runNode } from '../lib/measure.mjs';
-import { summarize } from '../lib/stats.mjs';
+import { median, summarize } from '../lib/stats.mjs';
 
 const FLOOR_CLIENT = join(ROOT, 'bench', 'floor-client.mjs');
 
@@ -25,14 +24,17 @@ export const PLAN_MEMORY_TARGET_BYTES = 200 * 1024 * 1024;
 
 /**
  * Runs the case: `count` accounts whose manifest files and store are in `manifestDir`, with
- * their API keys in `keys`, against the running `emulator`. `targets` names which limits of the
+ * their API keys in the environment variables `keys` for the tool and in `keysFile` for the
+ * floor, against the running `emulator`. `targets` names which limits of the
  * issue apply to this size. Every run, of either side, is checked to send exactly `count`
  * status requests.
  */
-export async function planCase({ count, manifestDir, keys, emulator, env, tempDir, warmups, runs, targets = {} }) {
+export async function planCase({ count, manifestDir, keys, keysFile, emulator, env, tempDir, warmups, runs, targets = {} }) {
   const runEnv = { ...env, ...keys, VAST_URL: emulator.url };
   const tool = [];
   const floor = [];
+  const toolCpu = [];
+  const floorCpu = [];
   let toolRss = 0;
   let floorRss = 0;
 
@@ -41,8 +43,8 @@ export async function planCase({ count, manifestDir, keys, emulator, env, tempDi
     for (const side of toolFirst ? ['tool', 'floor'] : ['floor', 'tool']) {
       await emulator.command('reset');
       const result = side === 'tool'
-        ? await runNode([CLI, 'plan', '-f', manifestDir], { cwd: manifestDir, env: runEnv, tempDir, memory: true })
-        : await runNode([FLOOR_CLIENT, emulator.url, String(PARALLELISM), KEY_PREFIX], { cwd: manifestDir, env: runEnv, tempDir, memory: true });
+        ? await runNode([CLI, 'plan', '-f', manifestDir], { cwd: manifestDir, env: runEnv, tempDir, usage: true })
+        : await runNode([FLOOR_CLIENT, emulator.url, String(PARALLELISM), keysFile], { cwd: manifestDir, env: runEnv, tempDir, usage: true });
       expectSuccess(result, side === 'tool' ? `tfa-gitops plan of ${count} accounts` : 'the floor client');
       if (side === 'tool' && !result.stdout.includes('No changes')) {
         throw new Error(`tfa-gitops plan of ${count} settled accounts printed changes:\n${result.stdout.slice(0, 2000)}`);
@@ -57,9 +59,11 @@ export async function planCase({ count, manifestDir, keys, emulator, env, tempDi
       if (run < warmups) continue;
       if (side === 'tool') {
         tool.push(result.ms);
+        toolCpu.push(result.cpuMs ?? Number.NaN);
         toolRss = Math.max(toolRss, result.maxRssBytes ?? 0);
       } else {
         floor.push(result.ms);
+        floorCpu.push(result.cpuMs ?? Number.NaN);
         floorRss = Math.max(floorRss, result.maxRssBytes ?? 0);
       }
     }
@@ -76,8 +80,12 @@ export async function planCase({ count, manifestDir, keys, emulator, env, tempDi
     name: `plan-${count}`,
     title: `plan of ${count} settled account${count === 1 ? '' : 's'}, ${PARALLELISM} at a time`,
     tool: { label: 'tfa-gitops plan', ...toolSummary, maxRssBytes: toolRss },
-    floor: { label: `fetch, ${count} status reads`, ...floorSummary, maxRssBytes: floorRss },
+    floor: { label: `fetch, ${count} status read${count === 1 ? '' : 's'}`, ...floorSummary, maxRssBytes: floorRss },
     ratio,
+    // CPU time varies less than wall time when other programs load the machine, so its ratio
+    // tells whether a wall-time ratio moved because of the tool or because of the machine.
+    cpuRatio: median(toolCpu) / median(floorCpu),
+    cpu: { tool: summarize(toolCpu), floor: summarize(floorCpu) },
     perAccountMs: count > 1 ? (toolSummary.median - floorSummary.median) / count : undefined,
     targets: checks,
   };

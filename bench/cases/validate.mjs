@@ -30,8 +30,8 @@ export async function validateCase({ manifestDir, env, tempDir, warmups, runs })
     }
   }
 
-  const toolMemory = await runNode([CLI, 'validate', '-f', manifestDir], { cwd: manifestDir, env, tempDir, memory: true });
-  const floorMemory = await runNode(['-e', '0'], { cwd: manifestDir, env, tempDir, memory: true });
+  const toolMemory = await runNode([CLI, 'validate', '-f', manifestDir], { cwd: manifestDir, env, tempDir, usage: true });
+  const floorMemory = await runNode(['-e', '0'], { cwd: manifestDir, env, tempDir, usage: true });
   expectSuccess(toolMemory, 'tfa-gitops validate');
 
   const toolSummary = summarize(tool);

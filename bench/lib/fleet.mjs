@@ -97,8 +97,9 @@ export const ACCOUNTS_PER_FILE = 100;
 /**
  * Writes the manifest of `accounts` as files of ACCOUNTS_PER_FILE accounts in
  * `dir/manifests/`, each account with its API key in an environment variable, and
- * `dir/manifests/.tfa-gitops/` with an identity file and a store of their records. Returns
- * the manifest folder and the environment variables that carry the keys.
+ * `dir/manifests/.tfa-gitops/` with an identity file and a store of their records, and
+ * `dir/keys.json` with the keys for the floor client. Returns the manifest folder, the
+ * environment variables that carry the keys, and the path of the keys file.
  */
 export async function writeFleetWorkspace(dir, accounts) {
   const createdAt = new Date(Date.now() - 86_400_000).toISOString();
@@ -137,7 +138,9 @@ export async function writeFleetWorkspace(dir, accounts) {
   }
 
   await writeStore(storeDir, records);
-  return { manifestDir, env };
+  const keysFile = join(dir, 'keys.json');
+  await writeFile(keysFile, JSON.stringify(accounts.map((account) => account.apiKey)));
+  return { manifestDir, env, keysFile };
 }
 
 /** Encrypts all records at once, in the project's own store format, to a new identity file. */

@@ -1,4 +1,4 @@
-/** Runs a measured child process: its wall time, exit code, output and peak memory. */
+/** Runs a measured child process: its wall time, exit code, output, peak memory and CPU time. */
 
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
@@ -7,23 +7,24 @@ import { performance } from 'node:perf_hooks';
 
 import { ROOT } from './paths.mjs';
 
-const MAX_RSS_PRELOAD = join(ROOT, 'bench', 'lib', 'max-rss.mjs');
+const USAGE_PRELOAD = join(ROOT, 'bench', 'lib', 'usage-preload.mjs');
 
 /** Time after which a measured process is killed and the benchmark fails. */
 const TIMEOUT_MS = 180_000;
 
-let rssFiles = 0;
+let usageFiles = 0;
 
 /**
  * Runs `node ...args` and resolves with its wall time in milliseconds, from spawning to exit,
- * with its exit code and output. With `memory`, a preload writes the process's peak resident
- * memory at exit, which costs both sides of a comparison the same fraction of a millisecond,
- * and `maxRssBytes` carries it. Rejects when the process does not exit within TIMEOUT_MS.
+ * with its exit code and output. With `usage`, a preload reports the process's peak resident
+ * memory and CPU time at exit, in `maxRssBytes` and `cpuMs`; it costs both sides of a
+ * comparison the same fraction of a millisecond. Rejects when the process does not exit
+ * within TIMEOUT_MS.
  */
-export async function runNode(args, { cwd, env, memory = false, tempDir }) {
-  const rssFile = memory ? join(tempDir, `max-rss-${process.pid}-${rssFiles++}.txt`) : undefined;
-  const fullArgs = memory ? ['--import', MAX_RSS_PRELOAD, ...args] : args;
-  const childEnv = rssFile ? { ...env, BENCH_MAX_RSS_FILE: rssFile } : env;
+export async function runNode(args, { cwd, env, usage = false, tempDir }) {
+  const usageFile = usage ? join(tempDir, `usage-${process.pid}-${usageFiles++}.json`) : undefined;
+  const fullArgs = usage ? ['--import', USAGE_PRELOAD, ...args] : args;
+  const childEnv = usageFile ? { ...env, BENCH_USAGE_FILE: usageFile } : env;
 
   const started = performance.now();
   const child = spawn(process.execPath, fullArgs, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,13 +46,12 @@ export async function runNode(args, { cwd, env, memory = false, tempDir }) {
   });
   const ms = performance.now() - started;
 
-  let maxRssBytes;
-  if (rssFile) {
-    maxRssBytes = Number(await readFile(rssFile, 'utf8').catch(() => 'NaN'));
-    await rm(rssFile, { force: true });
-    if (!Number.isFinite(maxRssBytes)) maxRssBytes = undefined;
+  let reported = {};
+  if (usageFile) {
+    reported = JSON.parse(await readFile(usageFile, 'utf8').catch(() => '{}'));
+    await rm(usageFile, { force: true });
   }
-  return { ms, code, stdout, stderr, maxRssBytes };
+  return { ms, code, stdout, stderr, maxRssBytes: reported.maxRssBytes, cpuMs: reported.cpuMs };
 }
 
 /** Throws when a measured run failed, with the end of its output, so a broken case stops the benchmark. */

@@ -35,6 +35,9 @@ export function printResult(result, quick) {
     lines.push(`  TOTP step waits per account: max ${result.waitsPerAccount.max}, mean ${result.waitsPerAccount.mean.toFixed(2)}`);
   } else {
     lines.push(`  ratio: ${result.ratio.toFixed(2)} (median to the floor's median)`);
+    if (result.cpuRatio !== undefined) {
+      lines.push(`  CPU time: ${seconds(result.cpu.tool.median)} against ${seconds(result.cpu.floor.median)}, ratio ${result.cpuRatio.toFixed(2)}`);
+    }
     if (result.perAccountMs !== undefined) lines.push(`  cost over the floor per account: ${result.perAccountMs.toFixed(3)} ms`);
   }
   for (const line of targetLines(result, quick)) lines.push(`  ${line}`);
