@@ -83,7 +83,7 @@ export async function planCase({ count, manifestDir, keys, keysFile, emulator, e
     floor: { label: `fetch, ${count} status read${count === 1 ? '' : 's'}`, ...floorSummary, maxRssBytes: floorRss },
     ratio,
     // CPU time varies less than wall time when other programs load the machine, so its ratio
-    // tells whether a wall-time ratio moved because of the tool or because of the machine.
+    // shows whether a wall-time ratio moved because of the tool or because of the machine.
     cpuRatio: median(toolCpu) / median(floorCpu),
     cpu: { tool: summarize(toolCpu), floor: summarize(floorCpu) },
     perAccountMs: count > 1 ? (toolSummary.median - floorSummary.median) / count : undefined,

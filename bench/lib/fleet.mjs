@@ -1,7 +1,7 @@
 /**
  * Builds the files of the benchmarks. The emulator state has accounts that already have one
- * primary TOTP method and ten unused backup codes. For each fleet size, a folder has one
- * manifest file that wants exactly that for the first N accounts, and a secret store with
+ * primary TOTP method and ten unused backup codes. For each fleet size, a folder has the
+ * manifest files that want exactly that for the first N accounts, and a secret store with
  * their seeds and codes. A plan of such a fleet has no changes, as a nightly run over a
  * settled fleet has, yet reads every account's status and store record.
  */
@@ -96,10 +96,10 @@ export const ACCOUNTS_PER_FILE = 100;
 
 /**
  * Writes the manifest of `accounts` as files of ACCOUNTS_PER_FILE accounts in
- * `dir/manifests/`, each account with its API key in an environment variable, and
- * `dir/manifests/.tfa-gitops/` with an identity file and a store of their records, and
- * `dir/keys.json` with the keys for the floor client. Returns the manifest folder, the
- * environment variables that carry the keys, and the path of the keys file.
+ * `dir/manifests/`, each account with its API key in an environment variable. Next to them,
+ * `.tfa-gitops/` gets an identity file and a store of their records, and `dir/keys.json`
+ * gets the keys for the floor client. Returns the manifest folder, the environment variables
+ * that carry the keys, and the path of the keys file.
  */
 export async function writeFleetWorkspace(dir, accounts) {
   const createdAt = new Date(Date.now() - 86_400_000).toISOString();
