@@ -63,6 +63,11 @@ export class FileStore implements SecretStore {
     return structuredClone(entry);
   }
 
+  /** Returns the cached records themselves after one check of the file: callers must not change them. */
+  async readAll(): Promise<ReadonlyMap<string, VersionedRecord>> {
+    return (await this.#load()).accounts;
+  }
+
   async write(account: string, record: AccountRecord, expectedVersion: number): Promise<number> {
     if (account === '') {
       throw new StoreError('store_invalid_account', `Cannot write to ${this.location}: the account name is empty.`);

@@ -86,6 +86,12 @@ export interface SecretStore {
   /** Reads one account's record; an absent account reads as an empty record at version 0. */
   read(account: string): Promise<VersionedRecord>;
   /**
+   * Reads every account's record in one go, for a caller about to read many, such as a plan.
+   * The records may be shared with the store's cache, so callers must not change them.
+   * Optional: a store without it is read account by account.
+   */
+  readAll?(): Promise<ReadonlyMap<string, VersionedRecord>>;
+  /**
    * Writes one account's record if its current version is still `expectedVersion`, and
    * returns the new version. Throws StoreConflictError when another writer got there first.
    * The write is durable when the promise resolves.
