@@ -109,8 +109,11 @@ export async function makePlan(
   let observations: Observation[];
   session.log.io = progress.io;
   try {
+    // One read of the whole store, where the store can, instead of one per account. If it
+    // fails, each account reads its own record and fails alone, as without readAll.
+    const records = await session.store.readAll?.().catch(() => undefined);
     observations = await mapLimit(session.targets, flags.parallelism ?? DEFAULT_PARALLELISM, async (target) => {
-      const observation = await observe(target, session.store, rotate?.get(target.desired.name));
+      const observation = await observe(target, session.store, rotate?.get(target.desired.name), records);
       progress.step(observation.error !== undefined);
       return observation;
     });
