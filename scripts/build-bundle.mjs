@@ -7,7 +7,7 @@
 //
 // It bundles tsc's output rather than the TypeScript sources, so the bundle runs exactly
 // the code that the tests run.
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,6 +41,10 @@ const result = await build({
 const validator = join('manifest', 'generated', 'manifest-validator.cjs');
 await mkdir(join(outdir, 'generated'), { recursive: true });
 await copyFile(join(root, 'dist', 'src', validator), join(outdir, 'generated', 'manifest-validator.cjs'));
+
+// Which modules each chunk contains, for `npx esbuild --analyze`-style questions such as what
+// a command loads.
+await writeFile(join(outdir, 'metafile.json'), JSON.stringify(result.metafile));
 
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
 console.log(`build-bundle: wrote ${files.length} files to ${relative(root, outdir)}`);
