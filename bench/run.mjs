@@ -37,7 +37,7 @@ const { values: options } = parseArgs({
 });
 
 /** Sizes and repetitions of each case; --quick shrinks them to check the harness in seconds. */
-const plan = options.quick
+const schedule = options.quick
   ? { validate: [0, 2], small: [0, 1], sizes: [20, 50], sizeRuns: [[0, 1], [0, 1]], apply: [3, 0, 1] }
   : { validate: [2, 15], small: [1, 10], sizes: [1000, 10000], sizeRuns: [[1, 7], [1, 5]], apply: [100, 1, 3] };
 const runsOverride = options.runs === undefined ? undefined : Number(options.runs);
@@ -76,8 +76,8 @@ const started = performance.now();
 
 try {
   printMachine();
-  const [ratioSize, memorySize] = plan.sizes;
-  const planned = [1, ...plan.sizes].filter((count) => wanted(`plan-${count}`));
+  const [ratioSize, memorySize] = schedule.sizes;
+  const planned = [1, ...schedule.sizes].filter((count) => wanted(`plan-${count}`));
 
   // One emulator contains every settled account, and each size plans the first N of them.
   const largest = Math.max(1, ...planned);
@@ -91,7 +91,7 @@ try {
   }
 
   if (wanted('validate')) {
-    const result = await validateCase({ manifestDir: workspaces.get(1).manifestDir, env, tempDir, ...repeat(plan.validate) });
+    const result = await validateCase({ manifestDir: workspaces.get(1).manifestDir, env, tempDir, ...repeat(schedule.validate) });
     results.push(result);
     printResult(result, options.quick);
   }
@@ -100,7 +100,7 @@ try {
     const emulator = await startEmulatorProcess(statePath);
     emulators.push(emulator);
     for (const count of planned) {
-      const runs = count === 1 ? plan.small : plan.sizeRuns[plan.sizes.indexOf(count)];
+      const runs = count === 1 ? schedule.small : schedule.sizeRuns[schedule.sizes.indexOf(count)];
       const targets = { ratio: count === ratioSize, memory: count === memorySize };
       const { manifestDir, env: keys, keysFile } = workspaces.get(count);
       const result = await planCase({ count, manifestDir, keys, keysFile, emulator, env, tempDir, targets, ...repeat(runs) });
@@ -110,7 +110,7 @@ try {
     await emulator.stop();
   }
 
-  const [applyCount, applyWarmups, applyRuns] = plan.apply;
+  const [applyCount, applyWarmups, applyRuns] = schedule.apply;
   if (wanted(`apply-${applyCount}`)) {
     const emulator = await startEmulatorProcess();
     emulators.push(emulator);
