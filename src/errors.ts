@@ -7,7 +7,7 @@
 export class TfaError extends Error {
   /** A stable, machine-readable kind, e.g. `manifest_invalid` or `store_locked`. */
   readonly code: string;
-  /** What the user can do about it, one sentence. */
+  /** The fix the user can apply, in one sentence. */
   readonly hint: string | undefined;
   readonly exitCode: number;
 

@@ -49,7 +49,7 @@ export async function ensureAuthorized(run: AccountRun, planned: Verifier | null
     } catch (error) {
       if (!(error instanceof OutcomeUnknownError)) throw error;
 
-      // The answer was lost: the status tells whether the window opened. If it did not, one
+      // The response was lost, so the status shows whether the window opened. If it did not, one
       // more attempt starts a fresh challenge, which is safe because a challenge adds nothing.
       run.observed = await run.client.getStatus();
       if (run.observed.new_method_authorized) return verifier;

@@ -1,4 +1,4 @@
-/** What the executor needs to apply one account's plan. */
+/** The inputs the executor needs to apply one account's plan. */
 
 import type { VastClient } from '../api/client.js';
 import type { TfaStatus } from '../api/types.js';
@@ -37,7 +37,7 @@ export interface AccountRun {
   authorized: boolean;
   /** Failed verification attempts in this run, per verifier key (`totp:42`, `email`, ...). */
   failures: Map<string, number>;
-  /** Set when a first method's confirm-new answer, and so its backup codes, never arrived. */
+  /** Set when the confirm-new response of a first method, and so its backup codes, never arrived. */
   lostBackupCodes: boolean;
   /** Backup codes this run spent as verifiers. */
   spentBackupCodes: number;

@@ -1,6 +1,6 @@
 /**
  * Enrollment of a new method. For TOTP the seed reaches the store as `pending` before
- * confirm-new is sent, and backup codes from the answer are stored before anything else
+ * confirm-new is sent, and backup codes from the response are stored before anything else
  * happens, so a run killed at any point leaves nothing that the next plan cannot recover.
  */
 
@@ -56,7 +56,7 @@ async function enrollTotp(run: AccountRun, request: EnrollRequest, before: Reado
     return { answer, step: undefined };
   } catch (error) {
     if (!(error instanceof OutcomeUnknownError)) throw error;
-    // The answer was lost: the status tells whether the method exists.
+    // The response was lost, so the status shows whether the method exists.
     run.observed = await run.client.getStatus();
     if (!findCreated(run.observed.methods, before, 'totp', request.label)) throw error;
     emit(run, `confirm-new for "${request.label}" succeeded but its answer was lost`, 'warning');

@@ -84,7 +84,7 @@ async function belowPolicyAfterSpending(run: AccountRun): Promise<boolean> {
   return run.observed.tfa_enabled && run.observed.backup_codes_remaining < minimum;
 }
 
-/** A stable text for an action's effect, to compare an approved plan with a fresh one. */
+/** Returns a stable text for an action's effect, to compare an approved plan with a fresh one. */
 function signature(action: Action): string {
   switch (action.kind) {
     case 'create':
@@ -105,7 +105,7 @@ async function applyUpdate(run: AccountRun, action: UpdateAction): Promise<void>
   await run.client.updateMethod(request);
 }
 
-/** Removes a method, verified by one that stays; a lost answer is settled by reading the status. */
+/** Removes a method, verified by one that stays. A lost response is settled by reading the status. */
 async function removeMethod(run: AccountRun, action: DeleteAction | ReplaceAction): Promise<void> {
   const excluded = new Set([action.methodId]);
   try {

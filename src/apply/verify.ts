@@ -1,7 +1,7 @@
 /**
  * Turns a planned verifier into a verification the API accepts: a code from a stored seed,
- * a code that a provider fetches after the server sent it, or a stored backup code, which is
- * marked used in the store before it is sent.
+ * a code that a provider fetches after the server sent it, or a stored backup code. A backup
+ * code is marked used in the store before it is sent.
  */
 
 import type { Verification } from '../api/types.js';

@@ -40,7 +40,7 @@ function buildProgram(io: CliIo, stdoutIsTerminal: boolean, setCode: (code: numb
     .option('--url <url>', 'API server URL (default: VAST_URL, then https://console.vast.ai)')
     .option('--api-key <key>', 'API key for accounts without apiKey in the manifest (default: VAST_API_KEY, then the vastai key file)')
     .addOption(new Option('--retry <n>', 'extra attempts for a request that failed with a retryable error').argParser(parseRetry).default(4))
-    .option('--explain', 'log every request and answer to stderr, with secrets redacted')
+    .option('--explain', 'log every request and response to stderr, with secrets redacted')
     .option('--debug', 'show stack traces for errors');
 
   const fileOption = () => new Option('-f, --file <path...>', 'manifest files or folders; repeat or list several (default: tfa-gitops.yaml)');
@@ -180,7 +180,8 @@ export function formatError(error: unknown, debug: boolean): string {
     if (debug && error.stack) lines.push(error.stack);
     return `${lines.join('\n')}\n`;
   }
-  const text = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+  let text = String(error);
+  if (error instanceof Error) text = debug ? (error.stack ?? error.message) : error.message;
   return `Error: ${text}\n${debug ? '' : '  (run with --debug for details)\n'}`;
 }
 

@@ -6,8 +6,8 @@ import { TfaError } from '../errors.js';
 import type { CliIo } from './io.js';
 
 /**
- * Asks one question on stderr and reads a line from stdin. With `hidden`, what is typed is not
- * echoed, because the answer is a code.
+ * Asks one question on stderr and reads a line from stdin. With `hidden`, the input is not
+ * echoed, because it is a code.
  */
 export function ask(io: CliIo, question: string, hidden = false, signal?: AbortSignal): Promise<string> {
   const input = io.stdin ?? process.stdin;

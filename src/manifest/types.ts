@@ -7,13 +7,13 @@ export interface SourcePosition {
   column: number;
 }
 
-/** Where a secret value (an API key) comes from. */
+/** The source of a secret value (an API key). */
 export type SecretSource =
   | { env: string }
   | { file: string }
   | { store: string };
 
-/** How emailed or SMS codes reach the tool. */
+/** The code provider that brings emailed or SMS codes to the tool. */
 export type CodeProviderSpec =
   | { kind: 'prompt' }
   | { kind: 'env'; name: string }

@@ -2,7 +2,7 @@
 
 import type { MethodType } from '../api/types.js';
 
-/** How a step will be verified: the API's verification channels plus a stored backup code. */
+/** The verifier of a step: one of the API's verification channels, or a stored backup code. */
 export type Verifier =
   /** methodId null: the TOTP method this apply enrolls under that label. */
   | { kind: 'totp'; methodId: number | null; label: string }
@@ -82,9 +82,9 @@ export interface AccountPlan {
   account: string;
   actions: Action[];
   drift: DriftItem[];
-  /** How the add-method window will be opened, when the plan adds anything. */
+  /** The verifier that opens the add-method window, when the plan adds anything. */
   authorization: Verifier | null;
-  /** Why the plan cannot be applied as it stands (e.g. no way to verify); empty when it can. */
+  /** Reasons the plan cannot be applied as it is (e.g. no way to verify); empty when it can. */
   blockers: string[];
 }
 

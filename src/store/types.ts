@@ -30,7 +30,7 @@ export interface BackupCodeRecord {
   usedAt?: string;
 }
 
-/** Who holds an account's apply lock, so that a second apply can name the holder. */
+/** The holder of an account's apply lock, recorded so that a second apply can name it. */
 export interface LockRecord {
   host: string;
   pid: number;
@@ -55,11 +55,11 @@ export interface SmsChallengeRecord {
 export interface AccountRecord {
   methods: MethodRecord[];
   /**
-   * The Vast user id that the account's methods belong to, recorded when the tool first sees
-   * them, so that an API key for another account is caught before anything changes.
+   * The Vast user id that the account's methods belong to, recorded when the tool first finds
+   * them live, so that an API key for another account is caught before anything changes.
    */
   userId?: number;
-  /** An API key, for manifests whose apiKey is `{ store: NAME }`: the record NAME holds it. */
+  /** An API key, kept in the record NAME for manifests whose apiKey is `{ store: NAME }`. */
   apiKey?: string;
   /** SMS challenges younger than 10 minutes; older ones have expired on the server. */
   smsChallenges?: SmsChallengeRecord[];
